@@ -53,7 +53,11 @@ export function reportError(e: unknown, out: Output, streams: Streams): ExitCode
   if (isDtsError(e)) {
     if (out.json) {
       streams.stdout.write(
-        JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint, details: e.details } }, null, 2) + '\n',
+        JSON.stringify(
+          { error: { code: e.code, message: e.message, hint: e.hint, details: e.details } },
+          null,
+          2,
+        ) + '\n',
       );
     } else {
       streams.stderr.write(`${out.color.red('error:')} ${e.message}\n`);
