@@ -74,7 +74,12 @@ function runAs(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-function run(file: string, args: string[], user: { uid: number; gid: number } | undefined, cwd: string): Promise<string> {
+function run(
+  file: string,
+  args: string[],
+  user: { uid: number; gid: number } | undefined,
+  cwd: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd,
@@ -86,7 +91,9 @@ function run(file: string, args: string[], user: { uid: number; gid: number } | 
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${file} exited ${code}: ${out}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${file} exited ${code}: ${out}`)),
+    );
   });
 }
 
@@ -94,10 +101,14 @@ const running = new Set<TestServer>();
 process.once('exit', () => {
   for (const s of running) {
     try {
-      execFileSync(join(binDir(s.version), 'pg_ctl'), ['stop', '-D', join(s.dataDir, 'data'), '-m', 'immediate'], {
-        stdio: 'ignore',
-        ...(runAs() ?? {}),
-      });
+      execFileSync(
+        join(binDir(s.version), 'pg_ctl'),
+        ['stop', '-D', join(s.dataDir, 'data'), '-m', 'immediate'],
+        {
+          stdio: 'ignore',
+          ...(runAs() ?? {}),
+        },
+      );
     } catch {
       // already gone
     }
@@ -115,7 +126,19 @@ export async function startServer(opts: ServerOptions): Promise<TestServer> {
   chmodSync(pwfile, 0o644);
   await run(
     join(bin, 'initdb'),
-    ['-D', data, '-U', 'postgres', '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C'],
+    [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--pwfile',
+      pwfile,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ],
     user,
     root,
   );
@@ -138,13 +161,21 @@ export async function startServer(opts: ServerOptions): Promise<TestServer> {
   const conf = Object.entries(settings)
     .map(([k, v]) => `${k} = ${v}`)
     .join('\n');
-  writeFileSync(join(data, 'postgresql.conf'), readFileSync(join(data, 'postgresql.conf'), 'utf8') + '\n' + conf + '\n');
+  writeFileSync(
+    join(data, 'postgresql.conf'),
+    readFileSync(join(data, 'postgresql.conf'), 'utf8') + '\n' + conf + '\n',
+  );
   // Replication connections from loopback with a password, like a real server configured for dts.
   writeFileSync(
     join(data, 'pg_hba.conf'),
     readFileSync(join(data, 'pg_hba.conf'), 'utf8') + '\nhost replication all 127.0.0.1/32 scram-sha-256\n',
   );
-  await run(join(bin, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(root, 'server.log')], user, root);
+  await run(
+    join(bin, 'pg_ctl'),
+    ['start', '-D', data, '-w', '-t', '60', '-l', join(root, 'server.log')],
+    user,
+    root,
+  );
 
   const host = '127.0.0.1';
   const server: TestServer = {
@@ -165,7 +196,9 @@ export async function startServer(opts: ServerOptions): Promise<TestServer> {
     async stop() {
       running.delete(server);
       if (existsSync(join(data, 'postmaster.pid'))) {
-        await run(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w'], user, root).catch(() => undefined);
+        await run(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w'], user, root).catch(
+          () => undefined,
+        );
       }
       rmSync(root, { recursive: true, force: true });
     },
