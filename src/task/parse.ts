@@ -4,7 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DtsError, ExitCode } from '../errors.js';
 import {
-  optionsSchema,
+  rcSchema,
   taskFileSchema,
   type EndpointFile,
   type OptionsFile,
@@ -95,9 +95,9 @@ export function parseDefaults(value: unknown, file: string, text?: string): Opti
   const lines = new LineCounter();
   const doc = parseDocument(text ?? '', { lineCounter: lines });
   const locator = new Locator(doc, lines);
-  const parsed = z.strictObject({ options: optionsSchema.optional() }).safeParse(value ?? {});
+  const parsed = rcSchema.safeParse(value ?? {});
   if (!parsed.success)
-    throw taskError(file, zodProblems(parsed.error, locator), 'the dts defaults file is not valid');
+    throw taskError(file, zodProblems(parsed.error, locator, value), 'the dts defaults file is not valid');
   return parsed.data.options ?? {};
 }
 

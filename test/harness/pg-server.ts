@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, chmodSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, chmodSync, chownSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -28,6 +28,8 @@ export interface ServerOptions {
   readonly version: PgVersion;
   /** Extra postgresql.conf settings; wal_level defaults to logical. */
   readonly settings?: Readonly<Record<string, string>>;
+  /** PEM server certificate and key: the server then accepts TLS (ssl = on). */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export interface TestServer {
@@ -158,6 +160,15 @@ export async function startServer(opts: ServerOptions): Promise<TestServer> {
     shared_buffers: '32MB',
     ...(opts.settings ?? {}),
   };
+  if (opts.tls) {
+    writeFileSync(join(data, 'server.crt'), opts.tls.cert);
+    writeFileSync(join(data, 'server.key'), opts.tls.key, { mode: 0o600 });
+    if (user) {
+      chownSync(join(data, 'server.crt'), user.uid, user.gid);
+      chownSync(join(data, 'server.key'), user.uid, user.gid);
+    }
+    settings.ssl = 'on';
+  }
   const conf = Object.entries(settings)
     .map(([k, v]) => `${k} = ${v}`)
     .join('\n');
