@@ -64,13 +64,13 @@ describe('parseTask', () => {
 
   it('treats a password inside the URL as inline, and a ${VAR} there as a reference', () => {
     const inline = parseTask(
-      minimal.replace('app@src', 'app:p%40ss@src').replace(/  password: .*\n/, ''),
+      minimal.replace('app@src', 'app:p%40ss@src').replace(/ {2}password: .*\n/, ''),
       ctx,
     );
     expect(inline.source.password.kind).toBe('inline');
     expect(JSON.stringify(inline)).not.toContain('p@ss');
     const ref = parseTask(
-      minimal.replace('app@src', 'app:${DTS_SRC_PW}@src').replace(/  password: .*\n/, ''),
+      minimal.replace('app@src', 'app:${DTS_SRC_PW}@src').replace(/ {2}password: .*\n/, ''),
       ctx,
     );
     expect(ref.source.password).toEqual({ kind: 'env', variable: 'DTS_SRC_PW' });
