@@ -13,7 +13,7 @@ import type { Task } from './types.js';
 export async function loadDefaults(
   from: string,
 ): Promise<{ options: OptionsFile; file: string | undefined }> {
-  const explorer = cosmiconfig('dts');
+  const explorer = cosmiconfig('dts', { searchStrategy: 'global' });
   let found;
   try {
     found = await explorer.search(from);
