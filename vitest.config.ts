@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // so they get long timeouts and fewer files at once on a 2-core machine.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/harness/summary-reporter.ts'],
     projects: [
       {
         test: {
@@ -18,6 +19,7 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           maxWorkers: 2,
+          globalSetup: ['test/harness/build.ts'],
         },
       },
     ],

@@ -1,0 +1,87 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runDts } from '../harness/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dts-cli-'));
+const task = (name: string, text: string) => {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+};
+
+describe('dts (the built CLI)', () => {
+  it('prints help with the exit codes and exits 0', async () => {
+    const r = await runDts(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: dts [options] [command]');
+    for (const c of ['create', 'validate', 'run', 'status', 'cancel', 'complete'])
+      expect(r.stdout).toContain(`  ${c}`);
+    expect(r.stdout).toContain('Exit codes: 0 ok, 1 checks failed, 2 bad usage or task file');
+  });
+
+  it('exits 2 on an unknown command, with a suggestion', async () => {
+    const r = await runDts(['valdate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: unknown command 'valdate'");
+    expect(r.stderr).toContain('(Did you mean validate?)');
+  });
+
+  it.each(['run', 'status', 'cancel', 'complete'])(
+    'dts %s is not implemented yet: exit 69, one line, no stack',
+    async (cmd) => {
+      const r = await runDts([cmd, 'x.yaml']);
+      expect(r.code).toBe(69);
+      expect(r.stderr).toBe(
+        `error: dts ${cmd} is not implemented yet\nhint: this release supports create and validate; see README for the roadmap\n`,
+      );
+    },
+  );
+
+  it('reports a malformed task file with lines, exit 2, no stack trace', async () => {
+    const f = task(
+      'bad.yaml',
+      'name: shop\nmode: full\nsource:\n  host: a\n  prot: 5432\ntarget: {host: b}\n',
+    );
+    const r = await runDts(['validate', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `error: ${f}: the task file is not valid (1 problem)\n` +
+        '  source.prot (line 5): unknown key; did you mean "port"?\n' +
+        'hint: fix the lines above; `dts create` writes a valid task and schema/task.schema.json helps editors\n',
+    );
+  });
+
+  it('reports broken YAML syntax with its line', async () => {
+    const f = task('broken.yaml', 'name: shop\nmode: full\nsource: {host: a\ntarget: {host: b}\n');
+    const r = await runDts(['validate', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^error: .*broken\.yaml: the task file is not valid YAML \(\d problems?\)\n {2}\(file\) \(line \d\): /,
+    );
+    expect(r.stderr).not.toContain('    at ');
+  });
+
+  it('prints errors as JSON under --json', async () => {
+    const r = await runDts(['validate', '--json', join(dir, 'nope.yaml')]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: 'task-unreadable',
+        message: `task file not found: ${join(dir, 'nope.yaml')}`,
+        hint: 'check the path; `dts create` writes a new task file',
+        details: [],
+      },
+    });
+  });
+
+  it('uses no colour when NO_COLOR is set, even when forced', async () => {
+    const r = await runDts(['validate', join(dir, 'nope.yaml')], {
+      env: { NO_COLOR: '1', FORCE_COLOR: '1' },
+    });
+    expect(r.stderr).not.toMatch(/\u001b\[/);
+    const colored = await runDts(['validate', join(dir, 'nope.yaml')], { env: { FORCE_COLOR: '1' } });
+    expect(colored.stderr).toMatch(/\u001b\[/);
+  });
+});
