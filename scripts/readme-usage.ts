@@ -1,0 +1,63 @@
+// The README's usage section is the real `--help` output of every command (a unit test keeps it so).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { buildProgram } from '../src/cli/main.js';
+import type { CliContext } from '../src/cli/context.js';
+
+const README = new URL('../README.md', import.meta.url);
+const BEGIN = '<!-- usage:begin -->';
+const END = '<!-- usage:end -->';
+
+function helpOf(args: string[]): string {
+  let text = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      text += String(chunk);
+      cb();
+    },
+  });
+  const ctx: CliContext = {
+    stdout: sink,
+    stderr: sink,
+    stdin: process.stdin,
+    env: {},
+    cwd: '/',
+    prompt: undefined,
+    exitCode: 0,
+  };
+  const program = buildProgram(ctx);
+  try {
+    program.parse(['node', 'dts', ...args, '--help']);
+  } catch {
+    // commander throws after printing help (exitOverride)
+  }
+  return text.trimEnd();
+}
+
+/** The markdown between the usage markers. */
+export function usageMarkdown(): string {
+  const program = buildProgram({
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: {},
+    cwd: '/',
+    prompt: undefined,
+    exitCode: 0,
+  });
+  const sections = [['$ dts --help', helpOf([])]];
+  for (const c of program.commands) sections.push([`$ dts ${c.name()} --help`, helpOf([c.name()])]);
+  return sections.map(([cmd, help]) => '```text\n' + cmd + '\n' + help + '\n```').join('\n\n');
+}
+
+export function readmeWithUsage(readme: string): string {
+  const start = readme.indexOf(BEGIN);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < start) throw new Error('README.md has no usage markers');
+  return readme.slice(0, start + BEGIN.length) + '\n\n' + usageMarkdown() + '\n\n' + readme.slice(end);
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  writeFileSync(README, readmeWithUsage(readFileSync(README, 'utf8')));
+  console.log('README.md usage updated');
+}
