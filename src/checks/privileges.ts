@@ -1,0 +1,229 @@
+import { displayIdent, displayName } from '../catalog/display.js';
+import type { Settings } from '../catalog/types.js';
+import {
+  ALL_MODES,
+  DATA_MODES,
+  INCREMENTAL,
+  finding,
+  list,
+  need,
+  perDatabase,
+  type Check,
+  type Draft,
+} from './check.js';
+
+export const replicationPrivilege: Check = {
+  id: 'source.privilege.replication',
+  title: 'Source role may replicate',
+  modes: DATA_MODES,
+  passMessage: 'the role may replicate',
+  assess(facts) {
+    const { role } = need(facts.source);
+    if (role.superuser) return [finding('pass', `${displayIdent(role.name)} is a superuser`, 'source')];
+    if (role.replication)
+      return [finding('pass', `${displayIdent(role.name)} has the REPLICATION attribute`, 'source')];
+    const cloud = role.cloudRoles.filter((r) => r === 'rds_replication' || r === 'rds_superuser');
+    if (cloud.length > 0)
+      return [finding('pass', `${displayIdent(role.name)} is a member of ${cloud.join(', ')}`, 'source')];
+    return [
+      finding(
+        'fail',
+        `role ${displayIdent(role.name)} cannot replicate: it is not a superuser and has no REPLICATION attribute`,
+        'source',
+        `ALTER ROLE ${displayIdent(role.name)} REPLICATION (as a superuser; on Amazon RDS: GRANT rds_replication TO ${displayIdent(role.name)})`,
+      ),
+    ];
+  },
+};
+
+/** Reading the schema needs USAGE on each schema; copying needs SELECT on every table and sequence. */
+export const readPrivilege: Check = {
+  id: 'source.privilege.read',
+  title: 'Source role may read the selection',
+  modes: ALL_MODES,
+  passMessage: 'the role may read every selected object',
+  assess(facts, task) {
+    const me = displayIdent(need(facts.source).role.name);
+    const copies = task.mode !== 'structure';
+    return perDatabase(facts, (db, src) => {
+      const out: Draft[] = [];
+      const schemas = new Set(db.selected.map((r) => r.schema));
+      for (const s of src.schemas.filter((s) => schemas.has(s.name) && !s.canUse)) {
+        out.push(
+          finding(
+            'fail',
+            `no USAGE privilege on schema ${displayIdent(s.name)}`,
+            displayName(db.name, s.name),
+            `GRANT USAGE ON SCHEMA ${displayIdent(s.name)} TO ${me} (in database ${displayIdent(db.name)})`,
+          ),
+        );
+      }
+      if (!copies) return out;
+      const unreadable = db.selected.filter(
+        (r) =>
+          !r.canSelect && (r.kind === 'table' || r.kind === 'partitioned table' || r.kind === 'sequence'),
+      );
+      for (const schema of new Set(unreadable.map((r) => r.schema))) {
+        const here = unreadable.filter((r) => r.schema === schema);
+        const tables = here.filter((r) => r.kind !== 'sequence').map((r) => displayIdent(r.name));
+        const sequences = here.filter((r) => r.kind === 'sequence').map((r) => displayIdent(r.name));
+        const what = [
+          tables.length ? `table${tables.length > 1 ? 's' : ''} ${list(tables)}` : '',
+          sequences.length ? `sequence${sequences.length > 1 ? 's' : ''} ${list(sequences)}` : '',
+        ].filter(Boolean);
+        const s = displayIdent(schema);
+        out.push(
+          finding(
+            'fail',
+            `no SELECT privilege on ${what.join(' and ')}`,
+            displayName(db.name, schema),
+            `GRANT SELECT ON ALL TABLES IN SCHEMA ${s} TO ${me}; GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${me}`,
+          ),
+        );
+      }
+      return out;
+    });
+  },
+};
+
+/** CREATE PUBLICATION ... FOR TABLE needs CREATE on the database and ownership of every table. */
+export const publicationPrivilege: Check = {
+  id: 'source.privilege.publication',
+  title: 'Source role may create the publication',
+  modes: INCREMENTAL,
+  passMessage: 'the role may create the publication',
+  assess(facts) {
+    const { role } = need(facts.source);
+    if (role.superuser) return [];
+    const me = displayIdent(role.name);
+    const infos = need(facts.sourceDatabases);
+    return perDatabase(facts, (db) => {
+      const out: Draft[] = [];
+      if (infos.find((d) => d.name === db.name)?.canCreate === false)
+        out.push(
+          finding(
+            'fail',
+            `no CREATE privilege on the database: CREATE PUBLICATION needs it`,
+            displayName(db.name),
+            `GRANT CREATE ON DATABASE ${displayIdent(db.name)} TO ${me}`,
+          ),
+        );
+      const notMine = db.selected.filter(
+        (r) => (r.kind === 'table' || r.kind === 'partitioned table') && !r.ownedByMe,
+      );
+      if (notMine.length > 0)
+        out.push(
+          finding(
+            'fail',
+            `${me} does not own ${list(notMine.map((r) => displayName(r.schema, r.name)))}: only a table's owner (or a superuser) can add it to a publication`,
+            displayName(db.name),
+            `run dts as the tables' owner or a superuser, or GRANT ${displayIdent(notMine[0]!.owner)} TO ${me}`,
+          ),
+        );
+      return out;
+    });
+  },
+};
+
+export const targetCreatePrivilege: Check = {
+  id: 'target.privilege.create',
+  title: 'Target role may create the databases and objects',
+  modes: ALL_MODES,
+  passMessage: 'the role may create what dts needs',
+  assess(facts) {
+    const { role } = need(facts.target);
+    const me = displayIdent(role.name);
+    const dbs = need(facts.targetDatabases);
+    const out: Draft[] = [];
+    for (const db of need(facts.selection).databases) {
+      const info = dbs.find((d) => d.name === db.name);
+      const obj = displayName(db.name);
+      if (!info) {
+        if (!role.superuser && !role.createDb)
+          out.push(
+            finding(
+              'fail',
+              `the database does not exist on the target and ${me} may not create databases`,
+              obj,
+              `ALTER ROLE ${me} CREATEDB on the target, or create it first: CREATE DATABASE ${displayIdent(db.name)} OWNER ${me}`,
+            ),
+          );
+        else out.push(finding('pass', 'does not exist on the target yet: dts creates it', obj));
+        continue;
+      }
+      if (!info.canConnect)
+        out.push(
+          finding(
+            'fail',
+            `${me} may not connect to it`,
+            obj,
+            `GRANT CONNECT ON DATABASE ${displayIdent(db.name)} TO ${me}`,
+          ),
+        );
+      if (!info.canCreate)
+        out.push(
+          finding(
+            'fail',
+            `${me} has no CREATE privilege on it: dts cannot create schemas there`,
+            obj,
+            `GRANT CREATE ON DATABASE ${displayIdent(db.name)} TO ${me}`,
+          ),
+        );
+    }
+    return out;
+  },
+};
+
+export const replicationRole: Check = {
+  id: 'target.session_replication_role',
+  title: 'Target may suspend triggers and foreign keys for replicated rows',
+  modes: DATA_MODES,
+  passMessage: 'the role may set session_replication_role = replica',
+  assess(facts) {
+    const refusal = need(facts.targetReplicationRole);
+    if (refusal === undefined) return [];
+    return [
+      finding(
+        'warn',
+        `cannot set session_replication_role = replica (${refusal}): target triggers and foreign keys will fire for replicated rows`,
+        'target',
+        `run as a superuser or grant SET on session_replication_role (PG15+): GRANT SET ON PARAMETER session_replication_role TO ${displayIdent(need(facts.target).role.name)}`,
+      ),
+    ];
+  },
+};
+
+export const TIMEOUT_SETTING_NAMES = ['statement_timeout', 'idle_in_transaction_session_timeout'] as const;
+
+function timeoutFindings(side: 'source' | 'target', settings: Settings, role: string): Draft[] {
+  const why: Record<(typeof TIMEOUT_SETTING_NAMES)[number], string> = {
+    statement_timeout: 'a long COPY of a big table would be cancelled',
+    idle_in_transaction_session_timeout:
+      'the session holding the copy snapshot sits idle while the COPY workers run and would be killed',
+  };
+  return TIMEOUT_SETTING_NAMES.flatMap((name) => {
+    const ms = Number(settings[name]?.value ?? 0);
+    if (ms === 0) return [];
+    return [
+      finding(
+        'warn',
+        `${name} is ${ms} ms for ${displayIdent(role)}: ${why[name]}`,
+        side,
+        `ALTER ROLE ${displayIdent(role)} SET ${name} = 0 on the ${side} (or remove it from the database and server settings)`,
+      ),
+    ];
+  });
+}
+
+export const sessionTimeouts: Check = {
+  id: 'session.timeouts',
+  title: 'Session timeouts of the migration roles',
+  modes: DATA_MODES,
+  passMessage: 'no statement or idle-in-transaction timeout',
+  assess(facts) {
+    return [
+      ...timeoutFindings('source', need(facts.sourceSettings), need(facts.source).role.name),
+      ...timeoutFindings('target', need(facts.targetSettings), need(facts.target).role.name),
+    ];
+  },
+};
