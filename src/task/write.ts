@@ -30,12 +30,17 @@ function ordered<T extends object>(value: T, keys: readonly (keyof T)[]): Partia
   return out;
 }
 
+/** The variable a `password:` value refers to (`${NAME}`), or undefined for a literal password. */
+export function passwordReference(password: string): string | undefined {
+  return WHOLE_ENV_REF.exec(password)?.[1];
+}
+
 /** The environment variables a task file reads its passwords from, in file order. */
 export function passwordVariables(task: TaskFile): string[] {
   const vars: string[] = [];
   for (const e of [task.source, task.target]) {
-    const m = e.password === undefined ? null : WHOLE_ENV_REF.exec(e.password);
-    if (m && !vars.includes(m[1]!)) vars.push(m[1]!);
+    const v = e.password === undefined ? undefined : passwordReference(e.password);
+    if (v !== undefined && !vars.includes(v)) vars.push(v);
   }
   return vars;
 }
@@ -100,7 +105,7 @@ export function renderTaskFile(task: TaskFile, path: string): string {
   for (const side of ['source', 'target'] as const) {
     const password = pairNamed(pairNamed(root, side)?.value, 'password');
     const text = task[side].password;
-    if (password && text !== undefined && !WHOLE_ENV_REF.test(text)) {
+    if (password && text !== undefined && passwordReference(text) === undefined) {
       (password.value as Node).comment = ' plain text: dts validate warns; prefer a ${VAR} reference';
     }
   }
