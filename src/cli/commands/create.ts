@@ -164,37 +164,28 @@ export function registerCreate(program: Command, ctx: CliContext, deps: CreateDe
   program
     .command('create')
     .description('Write a task file: a wizard on a terminal, or flags for scripts')
-    .option('--name <name>', 'task name: letters, digits, _ . - (used in status and slot names)')
+    .option('--name <name>', 'task name: letters, digits, _ . -')
     .option('--mode <mode>', 'structure | full | full+incremental')
-    .option('--schedule <time>', 'when to start, ISO-8601 with offset (default: at once)')
-    .option('--source <url>', 'source server: postgresql://user@host:port/database?sslmode=...')
-    .option('--target <url>', 'target server: postgresql://user@host:port/database?sslmode=...')
-    .option('--database <name>', "a database to migrate, repeatable (default: the source URL's)", collect)
-    .option('--all-databases', 'migrate every non-template database of the source')
-    .option(
-      '--include <pattern>',
-      'only tables matching schema.table globs, repeatable (e.g. public.*)',
-      collect,
-    )
-    .option('--exclude <pattern>', 'leave out tables matching, repeatable (e.g. public.tmp_*)', collect)
-    .option(
-      '--source-password-env <var>',
-      'variable the file reads the source password from (default DTS_SOURCE_PASSWORD)',
-    )
-    .option(
-      '--target-password-env <var>',
-      'variable the file reads the target password from (default DTS_TARGET_PASSWORD)',
-    )
-    .option('--plaintext-passwords', 'write a password given in a URL into the file (validate warns)')
-    .option('-o, --output <file>', 'where to write the task (default: <name>.yaml)')
+    .option('--schedule <time>', 'start time, ISO-8601 with offset (default: now)')
+    .option('--source <url>', 'source: postgresql://user@host:port/db?sslmode=..')
+    .option('--target <url>', 'target: postgresql://user@host:port/db?sslmode=..')
+    .option('--database <name>', 'database to migrate (repeatable; default: URL db)', collect)
+    .option('--all-databases', 'every non-template database of the source')
+    .option('--include <pattern>', 'only tables matching, e.g. public.* (repeatable)', collect)
+    .option('--exclude <pattern>', 'leave out tables matching (repeatable)', collect)
+    .option('--source-password-env <var>', 'source password variable (DTS_SOURCE_PASSWORD)')
+    .option('--target-password-env <var>', 'target password variable (DTS_TARGET_PASSWORD)')
+    .option('--plaintext-passwords', 'write URL passwords in the file (validate warns)')
+    .option('-o, --output <file>', 'the task file to write (default: <name>.yaml)')
     .option('--force', 'overwrite the output file if it exists')
     .addOption(new Option('--json', 'print the written task (without secrets) as JSON'))
     .addHelpText(
       'after',
       `
-A password inside a --source/--target URL is not written: the file gets \${DTS_SOURCE_PASSWORD} (or the
---*-password-env name) and dts tells you which variable to export. Without one in the URL, the reference
-is written when you name a variable or the default one is set; otherwise PGPASSWORD / ~/.pgpass apply.`,
+With no task options on a terminal, dts create asks (a wizard); otherwise it never prompts.
+A password in a --source/--target URL is not written: the file says \${DTS_SOURCE_PASSWORD} (or the
+--*-password-env name) and dts names the variable to export. Without one in the URL, the reference is
+written when you name a variable or the default one is set; else PGPASSWORD or ~/.pgpass apply.`,
     )
     .action(async (opts: CreateOptions) => {
       const out = createOutput(Boolean(opts.json), ctx);
