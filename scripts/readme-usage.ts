@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { buildProgram } from '../src/cli/main.js';
 import type { CliContext } from '../src/cli/context.js';
+import { CHECKS } from '../src/checks/registry.js';
 
 const README = new URL('../README.md', import.meta.url);
 const BEGIN = '<!-- usage:begin -->';
@@ -50,11 +51,32 @@ export function usageMarkdown(): string {
   return sections.map(([cmd, help]) => '```text\n' + cmd + '\n' + help + '\n```').join('\n\n');
 }
 
+const MODE_NAMES: Record<string, string> = { structure: 'S', full: 'F', 'full+incremental': 'I' };
+
+/** The table of checks, from the registry itself. */
+export function checksMarkdown(): string {
+  const rows = CHECKS.map(
+    (c) => `| \`${c.id}\` | ${c.title} | ${c.modes.map((m) => MODE_NAMES[m]).join(' ')} | ${c.severities} |`,
+  );
+  return [
+    'Modes: S = structure, F = full, I = full+incremental. A check that does not apply to the mode is left out.',
+    '',
+    '| check | what | modes | severity |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+function replaceBetween(text: string, begin: string, end: string, body: string): string {
+  const start = text.indexOf(begin);
+  const stop = text.indexOf(end);
+  if (start < 0 || stop < start) throw new Error(`README.md has no ${begin} marker`);
+  return text.slice(0, start + begin.length) + '\n\n' + body + '\n\n' + text.slice(stop);
+}
+
 export function readmeWithUsage(readme: string): string {
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error('README.md has no usage markers');
-  return readme.slice(0, start + BEGIN.length) + '\n\n' + usageMarkdown() + '\n\n' + readme.slice(end);
+  const withChecks = replaceBetween(readme, '<!-- checks:begin -->', '<!-- checks:end -->', checksMarkdown());
+  return replaceBetween(withChecks, BEGIN, END, usageMarkdown());
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

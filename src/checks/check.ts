@@ -15,6 +15,8 @@ export type Draft = Omit<Finding, 'check'>;
 export interface Check {
   readonly id: string;
   readonly title: string;
+  /** For people reading the docs: when the check fails, warns or notes (README's check table is built from it). */
+  readonly severities: string;
   /** The modes the check applies to; in other modes it is left out of the report. */
   readonly modes: readonly Mode[];
   readonly passMessage: string;

@@ -19,6 +19,7 @@ export const BEHAVIOUR_SETTING_NAMES = [
 
 export const extensions: Check = {
   id: 'compat.extensions',
+  severities: 'FAIL when an extension is missing on the target; WARN on a version difference',
   title: 'Extensions available on the target',
   modes: ALL_MODES,
   passMessage: 'every extension is available on the target',
@@ -68,6 +69,7 @@ function targetDatabase(
 
 export const encoding: Check = {
   id: 'compat.encoding',
+  severities: 'FAIL on an encoding mismatch',
   title: 'Database encoding matches',
   modes: ALL_MODES,
   passMessage: 'encodings match',
@@ -96,6 +98,7 @@ export const encoding: Check = {
 
 export const collation: Check = {
   id: 'compat.collation',
+  severities: 'WARN on a collation or ctype difference',
   title: 'Database collation and character type match',
   modes: ALL_MODES,
   passMessage: 'collations match',
@@ -122,6 +125,8 @@ export const collation: Check = {
 
 export const behaviourSettings: Check = {
   id: 'compat.settings',
+  severities:
+    'WARN for settings that differ (TimeZone, DateStyle, IntervalStyle, lc_monetary, extra_float_digits, ...)',
   title: 'Settings that change how values behave',
   modes: ALL_MODES,
   passMessage: 'the behaviour settings match',

@@ -4,6 +4,8 @@ import { ALL_MODES, DATA_MODES, finding, need, type Check, type Draft } from './
 
 export const sourceConnect: Check = {
   id: 'source.connect',
+  severities:
+    'FAIL when the source cannot be reached or refuses the login (DNS, refused, timeout, password, pg_hba, missing env variable)',
   title: 'Source reachable, login works',
   modes: ALL_MODES,
   passMessage: 'connected',
@@ -23,6 +25,7 @@ export const sourceConnect: Check = {
 
 export const targetConnect: Check = {
   id: 'target.connect',
+  severities: 'FAIL, as for the source',
   title: 'Target reachable, login works',
   modes: ALL_MODES,
   passMessage: 'connected',
@@ -49,6 +52,8 @@ export const targetConnect: Check = {
  */
 export const replicationConnect: Check = {
   id: 'source.replication_connection',
+  severities:
+    'FAIL when a replication-protocol connection (IDENTIFY_SYSTEM) is refused: pg_hba needs a `replication` line',
   title: 'Replication connection to the source',
   modes: DATA_MODES,
   passMessage: 'replication connection works',
@@ -86,6 +91,8 @@ function tlsFinding(
 
 export const tls: Check = {
   id: 'connection.tls',
+  severities:
+    'PASS when encrypted; INFO for sslmode disable or an ssh tunnel; WARN when unencrypted otherwise',
   title: 'TLS on the connections',
   modes: ALL_MODES,
   passMessage: 'encrypted',
@@ -104,6 +111,7 @@ const major = (versionNum: number) =>
 
 export const sourceVersion: Check = {
   id: 'source.version',
+  severities: 'FAIL below PostgreSQL 10 (no pgoutput)',
   title: 'Source version supported',
   modes: ALL_MODES,
   passMessage: 'supported',
@@ -124,6 +132,7 @@ export const sourceVersion: Check = {
 
 export const targetVersion: Check = {
   id: 'target.version',
+  severities: 'FAIL when the target major version is older than the source',
   title: 'Target major version not older than the source',
   modes: ALL_MODES,
   passMessage: 'compatible',

@@ -4,6 +4,7 @@ import { ALL_MODES, finding, list, need, perDatabase, relName, type Check, type 
 
 export const unknownSelection: Check = {
   id: 'selection.unknown',
+  severities: 'FAIL for a database or pattern that matches nothing',
   title: 'Every listed database and pattern exists',
   modes: ALL_MODES,
   passMessage: 'every listed database and pattern matches',
@@ -39,6 +40,7 @@ function byOid(relations: readonly Relation[]): Map<number, Relation> {
 
 export const foreignKeys: Check = {
   id: 'selection.foreign_keys',
+  severities: 'FAIL for a selected table whose foreign key references an unselected table',
   title: 'Foreign keys stay inside the selection',
   modes: ALL_MODES,
   passMessage: 'every foreign key of a selected table points to a selected table',
@@ -65,6 +67,7 @@ export const foreignKeys: Check = {
 
 export const views: Check = {
   id: 'selection.views',
+  severities: 'WARN for views over unselected tables',
   title: 'Views read only selected relations',
   modes: ALL_MODES,
   passMessage: 'every selected view reads only selected relations',
@@ -95,6 +98,7 @@ export const views: Check = {
 
 export const inheritance: Check = {
   id: 'selection.inheritance',
+  severities: 'WARN when a parent is selected without its children or the reverse',
   title: 'Partitions and inheritance kept together',
   modes: ALL_MODES,
   passMessage: 'parents and children are selected together',

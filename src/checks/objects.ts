@@ -22,6 +22,8 @@ const sqlName = (r: Relation) => displayName(r.schema, r.name);
  */
 export const replicaIdentity: Check = {
   id: 'objects.replica_identity',
+  severities:
+    'FAIL in full+incremental for a table with no primary key and no usable replica identity (UPDATE/DELETE on the live source would fail); INFO otherwise',
   title: 'Tables have a primary key or replica identity',
   modes: ALL_MODES,
   passMessage: 'every selected table has a primary key or a replica identity',
@@ -62,6 +64,7 @@ export const replicaIdentity: Check = {
 
 export const replicaIdentityFull: Check = {
   id: 'objects.replica_identity_full',
+  severities: 'WARN for REPLICA IDENTITY FULL on big tables (slow apply)',
   title: 'REPLICA IDENTITY FULL on big tables',
   modes: INCREMENTAL,
   passMessage: 'no big table uses REPLICA IDENTITY FULL',
@@ -88,6 +91,7 @@ export const replicaIdentityFull: Check = {
 
 export const unlogged: Check = {
   id: 'objects.unlogged',
+  severities: 'FAIL in full+incremental (not in WAL), WARN in full',
   title: 'Unlogged tables',
   modes: DATA_MODES,
   passMessage: 'no unlogged tables selected',
@@ -115,6 +119,7 @@ export const unlogged: Check = {
 
 export const rules: Check = {
   id: 'objects.rules',
+  severities: 'WARN for tables with rules',
   title: 'Tables with rules',
   modes: DATA_MODES,
   passMessage: 'no selected table has rules',
@@ -136,6 +141,7 @@ export const rules: Check = {
 
 export const largeObjects: Check = {
   id: 'objects.large_objects',
+  severities: 'WARN in full+incremental (later changes are not replicated), INFO in full',
   title: 'Large objects',
   modes: DATA_MODES,
   passMessage: 'no large objects',
@@ -159,6 +165,7 @@ export const largeObjects: Check = {
 
 export const generatedColumns: Check = {
   id: 'objects.generated_columns',
+  severities: 'INFO: generated columns are computed on the target',
   title: 'Generated columns',
   modes: DATA_MODES,
   passMessage: 'no generated columns',
@@ -179,6 +186,7 @@ export const generatedColumns: Check = {
 
 export const partitions: Check = {
   id: 'objects.partitions',
+  severities: 'INFO for partitioned tables, WARN for inheritance children',
   title: 'Partitioned and inherited tables',
   modes: ALL_MODES,
   passMessage: 'no partitioned or inherited tables',
@@ -210,6 +218,7 @@ export const partitions: Check = {
 
 export const foreignTables: Check = {
   id: 'objects.foreign_tables',
+  severities: 'WARN: foreign tables are not copied',
   title: 'Foreign tables',
   modes: ALL_MODES,
   passMessage: 'no foreign tables',
@@ -231,6 +240,7 @@ export const foreignTables: Check = {
 
 export const cFunctions: Check = {
   id: 'objects.c_functions',
+  severities: 'WARN for C-language functions outside extensions',
   title: 'C-language functions outside extensions',
   modes: ALL_MODES,
   passMessage: 'no C-language functions outside extensions',
@@ -250,6 +260,7 @@ export const cFunctions: Check = {
 
 export const materializedViews: Check = {
   id: 'objects.materialized_views',
+  severities: 'INFO: refreshed at the end',
   title: 'Materialized views',
   modes: ALL_MODES,
   passMessage: 'no materialized views',
@@ -277,6 +288,7 @@ export const materializedViews: Check = {
 
 export const sequences: Check = {
   id: 'objects.sequences',
+  severities: 'INFO: sequences are set at cutover',
   title: 'Sequences to set at cutover',
   modes: DATA_MODES,
   passMessage: 'no sequences',
@@ -295,6 +307,7 @@ export const sequences: Check = {
 
 export const caseNames: Check = {
   id: 'objects.case_names',
+  severities: 'WARN for names that differ only by case',
   title: 'Names differing only by case',
   modes: ALL_MODES,
   passMessage: 'no names that differ only by case',
@@ -321,6 +334,7 @@ export const caseNames: Check = {
 
 export const dataSize: Check = {
   id: 'objects.size',
+  severities: 'INFO: estimated data size',
   title: 'Data to copy',
   modes: DATA_MODES,
   passMessage: 'nothing to copy',

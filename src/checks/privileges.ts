@@ -14,6 +14,7 @@ import {
 
 export const replicationPrivilege: Check = {
   id: 'source.privilege.replication',
+  severities: 'FAIL unless superuser, REPLICATION or a cloud replication role',
   title: 'Source role may replicate',
   modes: DATA_MODES,
   passMessage: 'the role may replicate',
@@ -39,6 +40,7 @@ export const replicationPrivilege: Check = {
 /** Reading the schema needs USAGE on each schema; copying needs SELECT on every table and sequence. */
 export const readPrivilege: Check = {
   id: 'source.privilege.read',
+  severities: 'FAIL for missing USAGE on schemas, or SELECT on tables and sequences (data modes)',
   title: 'Source role may read the selection',
   modes: ALL_MODES,
   passMessage: 'the role may read every selected object',
@@ -89,6 +91,8 @@ export const readPrivilege: Check = {
 /** CREATE PUBLICATION ... FOR TABLE needs CREATE on the database and ownership of every table. */
 export const publicationPrivilege: Check = {
   id: 'source.privilege.publication',
+  severities:
+    'FAIL when the role cannot create the publication (owner of the tables, CREATE on the database)',
   title: 'Source role may create the publication',
   modes: INCREMENTAL,
   passMessage: 'the role may create the publication',
@@ -127,6 +131,7 @@ export const publicationPrivilege: Check = {
 
 export const targetCreatePrivilege: Check = {
   id: 'target.privilege.create',
+  severities: 'FAIL when the target role cannot create the database, schemas or tables',
   title: 'Target role may create the databases and objects',
   modes: ALL_MODES,
   passMessage: 'the role may create what dts needs',
@@ -176,6 +181,8 @@ export const targetCreatePrivilege: Check = {
 
 export const replicationRole: Check = {
   id: 'target.session_replication_role',
+  severities:
+    'WARN when the role cannot set session_replication_role (target triggers and FKs would fire for replicated rows)',
   title: 'Target may suspend triggers and foreign keys for replicated rows',
   modes: DATA_MODES,
   passMessage: 'the role may set session_replication_role = replica',
@@ -217,6 +224,7 @@ function timeoutFindings(side: 'source' | 'target', settings: Settings, role: st
 
 export const sessionTimeouts: Check = {
   id: 'session.timeouts',
+  severities: 'WARN when statement_timeout or idle_in_transaction_session_timeout could cut dts sessions',
   title: 'Session timeouts of the migration roles',
   modes: DATA_MODES,
   passMessage: 'no statement or idle-in-transaction timeout',

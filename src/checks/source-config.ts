@@ -22,6 +22,7 @@ function minutes(seconds: number): string {
 
 export const walLevel: Check = {
   id: 'source.wal_level',
+  severities: 'FAIL unless wal_level = logical',
   title: 'wal_level = logical on the source',
   modes: DATA_MODES,
   passMessage: 'wal_level is logical',
@@ -42,6 +43,7 @@ export const walLevel: Check = {
 /** dts creates one slot per database, and streams each over its own walsender. */
 export const replicationSlots: Check = {
   id: 'source.replication_slots',
+  severities: 'FAIL when fewer free slots than databases to migrate',
   title: 'Free replication slots',
   modes: DATA_MODES,
   passMessage: 'enough free replication slots',
@@ -64,6 +66,7 @@ export const replicationSlots: Check = {
 
 export const walSenders: Check = {
   id: 'source.wal_senders',
+  severities: 'FAIL when fewer free WAL senders than databases to migrate',
   title: 'Free WAL senders',
   modes: DATA_MODES,
   passMessage: 'enough free WAL senders',
@@ -86,6 +89,7 @@ export const walSenders: Check = {
 
 export const walSenderTimeout: Check = {
   id: 'source.wal_sender_timeout',
+  severities: 'WARN between 0 and 10 s',
   title: 'wal_sender_timeout not too short',
   modes: DATA_MODES,
   passMessage: 'wal_sender_timeout is 0 or at least 10 s',
@@ -105,6 +109,7 @@ export const walSenderTimeout: Check = {
 
 export const slotWalKeepSize: Check = {
   id: 'source.max_slot_wal_keep_size',
+  severities: 'WARN when finite (the slot can be lost); INFO when unlimited (disk can fill)',
   title: 'WAL kept for the slot',
   modes: INCREMENTAL,
   passMessage: 'fine',
@@ -142,6 +147,7 @@ export const slotWalKeepSize: Check = {
 
 export const inactiveSlots: Check = {
   id: 'source.inactive_slots',
+  severities: 'WARN for inactive slots holding WAL, with the size',
   title: 'Inactive replication slots holding WAL',
   modes: DATA_MODES,
   passMessage: 'no inactive slots',
@@ -161,6 +167,7 @@ export const inactiveSlots: Check = {
 
 export const longTransactions: Check = {
   id: 'source.long_transactions',
+  severities: 'WARN for transactions open over 5 minutes (slot creation waits for them)',
   title: 'Long-running transactions',
   modes: DATA_MODES,
   passMessage: 'no long-running transactions',
@@ -181,6 +188,7 @@ export const longTransactions: Check = {
 
 export const preparedTransactions: Check = {
   id: 'source.prepared_transactions',
+  severities: 'WARN for prepared transactions',
   title: 'Prepared transactions',
   modes: DATA_MODES,
   passMessage: 'no prepared transactions',
@@ -199,6 +207,7 @@ export const preparedTransactions: Check = {
 
 export const recovery: Check = {
   id: 'source.recovery',
+  severities: 'FAIL when the source is a standby before 16; WARN from 16',
   title: 'Source is a primary',
   modes: DATA_MODES,
   passMessage: 'the source is a primary (not in recovery)',

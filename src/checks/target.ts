@@ -29,6 +29,8 @@ function describe(o: NamedObject): string {
 
 export const existingObjects: Check = {
   id: 'target.existing_objects',
+  severities:
+    'FAIL for tables, views and sequences that already exist on the target; WARN for functions, indexes, triggers, types',
   title: 'No objects with the same names on the target',
   modes: ALL_MODES,
   passMessage: 'nothing in the way on the target',
@@ -82,6 +84,7 @@ export const existingObjects: Check = {
 
 export const replicationNameClash: Check = {
   id: 'source.replication_names',
+  severities: 'FAIL when the slot or publication name dts will use already exists',
   title: 'Slot and publication names free on the source',
   modes: DATA_MODES,
   passMessage: 'the slot and publication names are free',
@@ -115,6 +118,7 @@ export const replicationNameClash: Check = {
 
 export const missingRoles: Check = {
   id: 'target.roles',
+  severities: 'WARN for owners and grantees missing on the target (a note when missingRoles: skip)',
   title: 'Owners of the selected objects exist on the target',
   modes: ALL_MODES,
   passMessage: 'every owner exists on the target',
