@@ -213,7 +213,9 @@ export function planDatabase(input: PlanInput): PlanResult {
         }
     }
     // Post-data objects on selected tables need their functions too (trigger functions, policy expressions).
-    const attached = [...cat.triggers, ...cat.policies, ...cat.rules, ...cat.constraints, ...cat.indexes]
+    // Foreign keys do not bring the tables they reference: those are skipped, and said so, below.
+    const constraints = cat.constraints.filter((c) => c.type !== 'foreign-key');
+    const attached = [...cat.triggers, ...cat.policies, ...cat.rules, ...constraints, ...cat.indexes]
       .filter((o) => start.has(o.tableKey))
       .map((o) => o.key);
     const needs = new Map<string, string[]>();
@@ -304,7 +306,7 @@ export function planDatabase(input: PlanInput): PlanResult {
     postObject({
       key: c.key,
       kind: 'constraint',
-      name: `${displayName(t.schema, c.name)} on ${on(t)}`,
+      name: `${displayName(c.name)} on ${on(t)}`,
       statements: constraintDdl(c, t, ctx),
       requires: [t.key],
     });
@@ -340,7 +342,7 @@ export function planDatabase(input: PlanInput): PlanResult {
     if (!ref || !tableIncluded(ref.key)) {
       skipped.push({
         kind: 'foreign key',
-        name: `${displayName(t.schema, c.name)} on ${on(t)}`,
+        name: `${displayName(c.name)} on ${on(t)}`,
         reason: `it references ${ref ? on(ref) : 'a table'} that is not selected`,
       });
       continue;
@@ -348,7 +350,7 @@ export function planDatabase(input: PlanInput): PlanResult {
     postObject({
       key: c.key,
       kind: 'foreign key',
-      name: `${displayName(t.schema, c.name)} on ${on(t)}`,
+      name: `${displayName(c.name)} on ${on(t)}`,
       statements: constraintDdl(c, t, ctx),
       requires: [t.key, ref.key],
     });
@@ -359,7 +361,7 @@ export function planDatabase(input: PlanInput): PlanResult {
     postObject({
       key: c.key,
       kind: 'constraint',
-      name: `${displayName(t.schema, c.name)} on ${on(t)}`,
+      name: `${displayName(c.name)} on ${on(t)}`,
       statements: constraintDdl(c, t, ctx),
       requires: [t.key],
     });

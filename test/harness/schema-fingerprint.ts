@@ -119,6 +119,8 @@ function queries(v: number): Record<string, string> {
                  p.prosecdef AS security_definer, p.proleakproof AS leakproof, p.proparallel AS parallel, p.proconfig AS config,
                  p.procost AS cost, p.prorows AS rows, pg_get_userbyid(p.proowner) AS owner, ${ACL('p.proacl')} AS acl,
                  ${COMMENT('pg_proc', 'p.oid')} AS comment,
+                 (SELECT array_agg(d.deptype::text || ' ' || d.refclassid::regclass::text ORDER BY 1) FROM pg_depend d
+                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype NOT IN ('n', 'a')) AS pinned_by,
                  (SELECT concat_ws(' ', a.aggkind, a.aggnumdirectargs, a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
                     a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn, a.aggfinalextra, a.aggmfinalextra,
                     a.aggsortop::regoperator, format_type(a.aggtranstype, NULL), a.aggtransspace, NULLIF(a.aggmtranstype, 0)::regtype,

@@ -14,11 +14,15 @@ const notFromExtension = (catalog: string, oid: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid = 'pg_catalog.${catalog}'::regclass
      AND x.objid = ${oid} AND x.deptype = 'e')`;
 
-/** An ACL as JSON rows (grantee '' is PUBLIC); NULL when the object has its default privileges. */
+/**
+ * An ACL as JSON rows (grantee '' is PUBLIC) in the array's own order, so re-granting in that order gives
+ * the same aclitem[]; NULL when the object has its default privileges.
+ */
 const aclJson = (col: string) => `CASE WHEN ${col} IS NULL THEN NULL ELSE
   (SELECT coalesce(json_agg(json_build_object('grantee', coalesce(r.rolname, ''), 'privilege', a.privilege_type,
-     'grantable', a.is_grantable) ORDER BY coalesce(r.rolname, ''), a.privilege_type), '[]'::json)
-   FROM pg_catalog.aclexplode(${col}) a LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee) END`;
+     'grantable', a.is_grantable) ORDER BY a.n), '[]'::json)
+   FROM pg_catalog.aclexplode(${col}) WITH ORDINALITY a(grantor, grantee, privilege_type, is_grantable, n)
+   LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee) END`;
 
 /** `coll_schema`, `coll_name` of a collation that differs from the type's default. */
 const collationJoin = (alias: string, collation: string, typeDefault: string) => `
@@ -247,6 +251,9 @@ FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid
 WHERE ${userSchema('n.nspname')} AND ${notFromExtension('pg_proc', 'p.oid')}
+  -- range and multirange constructors come with their type
+  AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_catalog.pg_proc'::regclass
+                  AND i.objid = p.oid AND i.deptype = 'i')
 ORDER BY n.nspname, p.proname, 5`;
 };
 
@@ -306,7 +313,7 @@ export const COMMENTS = `
 SELECT replace(d.classoid::regclass::text, 'pg_catalog.', '') AS catalog, d.objoid::text AS oid, d.objsubid AS sub_id,
        d.description AS text
 FROM pg_description d
-WHERE d.objoid >= 16384
+WHERE d.objoid >= 16384 OR d.classoid = 'pg_catalog.pg_namespace'::regclass
 ORDER BY 1, 2, 3`;
 
 /**
@@ -319,7 +326,8 @@ ORDER BY 1, 2, 3`;
 export const dependencies = (versionNum: number) => `
 WITH dep AS (
   SELECT d.classid, d.objid, d.refclassid, d.refobjid FROM pg_depend d
-  WHERE d.deptype IN ('n', 'a') AND d.objid >= 16384 AND d.refobjid >= 16384
+  WHERE d.deptype IN ('n', 'a') AND d.objid >= 16384
+    AND (d.refobjid >= 16384 OR d.refclassid = 'pg_catalog.pg_namespace'::regclass)
 ), ends AS (
   SELECT classid AS cls, objid AS oid FROM dep UNION SELECT refclassid, refobjid FROM dep
 ), resolved AS (
