@@ -44,6 +44,7 @@ import {
   walSenderTimeout,
 } from './source-config.js';
 import { existingObjects, missingRoles, replicationNameClash } from './target.js';
+import { taskSecrets } from './task-secrets.js';
 
 /** Every check, in report order: connections first, then configuration, privileges, objects, target. */
 export const CHECKS: readonly Check[] = [
@@ -51,6 +52,7 @@ export const CHECKS: readonly Check[] = [
   targetConnect,
   replicationConnect,
   tls,
+  taskSecrets,
   sourceVersion,
   targetVersion,
   walLevel,

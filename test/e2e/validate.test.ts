@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,21 @@ describe('dts validate against real servers', () => {
     );
     expect(allOutput(r)).not.toContain('not-the-Password-42');
     expect(allOutput(r)).not.toContain('    at ');
+  });
+
+  it('warns about a password written in the task file, and never prints it', async () => {
+    const f = taskFile('inline', source).replace('.yaml', '-inline.yaml');
+    const text = readFileSync(taskFile('inline', source), 'utf8').replace(
+      /password: \$\{DTS_SOURCE_PASSWORD\}/,
+      `password: '${SUPERUSER_PASSWORD}'`,
+    );
+    writeFileSync(f, text);
+    const r = await runDts(['validate', f], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      / WARN {2}task\.secrets +source: the password is written in the task file \(in password: or inside the url\)\n/,
+    );
+    expect(allOutput(r)).not.toContain(SUPERUSER_PASSWORD);
   });
 
   it('validates several task files in one call; exit 1 when any fails', async () => {
