@@ -1,0 +1,98 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDts } from '../harness/cli.js';
+import { startServer, SUPERUSER_PASSWORD, type TestServer } from '../harness/pg-server.js';
+import { schemaFingerprint } from '../harness/schema-fingerprint.js';
+
+let source: TestServer;
+let target: TestServer;
+const dir = mkdtempSync(join(tmpdir(), 'dts-run-e2e-'));
+const env = { DTS_SOURCE_PASSWORD: SUPERUSER_PASSWORD, DTS_TARGET_PASSWORD: SUPERUSER_PASSWORD };
+const fixture = (f: string) => readFileSync(new URL(`../../fixtures/${f}`, import.meta.url), 'utf8');
+
+beforeAll(async () => {
+  [source, target] = await Promise.all([startServer({ version: 14 }), startServer({ version: 17 })]);
+  await source.query('CREATE DATABASE shop');
+  await source.query(fixture('source-schema.sql'), [], 'shop');
+  await source.query(fixture('source-data.sql'), [], 'shop');
+  await target.query('CREATE ROLE dts_fixture_owner NOLOGIN; CREATE ROLE dts_fixture_reader NOLOGIN');
+  await target.query('CREATE DATABASE shop');
+  await target.query('CREATE DATABASE dry');
+});
+
+afterAll(async () => {
+  await Promise.all([source?.stop(), target?.stop()]);
+});
+
+function taskFile(name: string, targetDb: string, mode = 'structure'): string {
+  const f = join(dir, `${name}.yaml`);
+  writeFileSync(
+    f,
+    `name: ${name}
+mode: ${mode}
+source:
+  url: ${source.url('shop')}
+  password: \${DTS_SOURCE_PASSWORD}
+  sslmode: disable
+target:
+  url: ${target.url(targetDb)}
+  password: \${DTS_TARGET_PASSWORD}
+  sslmode: disable
+`,
+  );
+  return f;
+}
+
+const userTables = async (db: string) =>
+  (
+    await target.query(
+      `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+      [],
+      db,
+    )
+  ).rows[0].n as number;
+
+describe('dts run (mode: structure) on the built CLI', () => {
+  it('--dry-run prints the DDL plan and creates nothing', async () => {
+    const r = await runDts(['run', '--dry-run', taskFile('dry', 'dry')], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('-- dts plan for task dry (dry run: nothing was changed)');
+    expect(r.stdout).toContain('CREATE SCHEMA IF NOT EXISTS "Sales Ünïcode";');
+    expect(r.stdout).toMatch(/^CREATE TABLE "Sales Ünïcode"\."Order Items" \($/m);
+    expect(r.stdout).toContain('-- post-data');
+    expect(await userTables('dry')).toBe(0);
+  });
+
+  it('creates the schema: exit 0, a summary line, and the target schema equals the source', async () => {
+    const r = await runDts(['run', taskFile('shop', 'shop')], { env });
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^created shop -> shop: \d+ objects \(\d+ pre-data, \d+ post-data\)$/m);
+    expect(r.stdout).toMatch(/^schema of shop migrated in \d+\.\ds$/m);
+    expect(r.stdout + r.stderr).not.toContain(SUPERUSER_PASSWORD);
+    expect(await schemaFingerprint(target, 'shop')).toEqual(await schemaFingerprint(source, 'shop'));
+  });
+
+  it('run again: every clash is reported with the server message, exit 4, and nothing changes', async () => {
+    const before = await schemaFingerprint(target, 'shop');
+    const r = await runDts(['run', '--json', taskFile('again', 'shop')], { env });
+    expect(r.code).toBe(4);
+    const report = JSON.parse(r.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.databases[0].committed).toBe(false);
+    expect(report.databases[0].failed).toContainEqual(
+      expect.objectContaining({ kind: 'table', name: 'app.lookup', sqlstate: '42P07' }),
+    );
+    expect(await schemaFingerprint(target, 'shop')).toEqual(before);
+  });
+
+  it('refuses the full modes for now: exit 69, one clear line', async () => {
+    const r = await runDts(['run', taskFile('full', 'dry', 'full')], { env });
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain('mode full: the data copy is not implemented yet');
+    expect(await userTables('dry')).toBe(0);
+  });
+});
