@@ -53,7 +53,7 @@ const userTables = async (db: string) =>
       [],
       db,
     )
-  ).rows[0].n as number;
+  ).rows[0]?.n as number;
 
 describe('dts run (mode: structure) on the built CLI', () => {
   it('--dry-run prints the DDL plan and creates nothing', async () => {

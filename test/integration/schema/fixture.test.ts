@@ -207,7 +207,7 @@ describe('schema migration of the fixture (every common object kind, odd names)'
       [],
       'clash',
     );
-    expect(left.rows[0].n).toBe(1);
+    expect(left.rows[0]?.n).toBe(1);
   });
 
   it('missing roles: error names them before creating anything; skip leaves ownership and grants out', async () => {
@@ -225,7 +225,7 @@ describe('schema migration of the fixture (every common object kind, odd names)'
         [],
         'noroles',
       );
-      expect(tables.rows[0].n).toBe(0);
+      expect(tables.rows[0]?.n).toBe(0);
 
       await target.query('CREATE ROLE renamed_owner NOLOGIN');
       const report = await migrateSchema(
@@ -239,13 +239,13 @@ describe('schema migration of the fixture (every common object kind, odd names)'
         [],
         'noroles',
       );
-      expect(owner.rows[0].tableowner).toBe('renamed_owner');
+      expect(owner.rows[0]?.tableowner).toBe('renamed_owner');
       const readerPolicies = await target.query(
         `SELECT count(*)::int AS n FROM pg_policies WHERE 'dts_fixture_reader' = ANY (roles)`,
         [],
         'noroles',
       );
-      expect(readerPolicies.rows[0].n).toBe(0);
+      expect(readerPolicies.rows[0]?.n).toBe(0);
     } finally {
       await target.query('DROP DATABASE IF EXISTS noroles');
       await target.query('DROP ROLE IF EXISTS renamed_owner');
