@@ -235,6 +235,11 @@ export function planDatabase(input: PlanInput): PlanResult {
     );
     for (const n of brought)
       warnings.push(`${n.kind} ${n.name} is not selected but is needed, so it is created too`);
+    if (pre.some((n) => included.has(n.key) && n.kind === 'function'))
+      warnings.push(
+        'functions come along where the selected tables use them (defaults, checks, triggers); what a function ' +
+          'body refers to is not tracked by PostgreSQL (except SQL-standard bodies): check those objects are selected',
+      );
   }
 
   const nodes = pre.filter((n) => included.has(n.key));

@@ -91,7 +91,8 @@ function queries(v: number): Record<string, string> {
                   (SELECT array_agg(concat_ws(' ', a.attname, format_type(a.atttypid, a.atttypmod),
                       CASE WHEN a.attnotnull THEN 'NOT NULL' END, 'default=' || pg_get_expr(d.adbin, d.adrelid),
                       'collate=' || NULLIF(a.attcollation, 0)::regcollation::text, 'identity=' || NULLIF(a.attidentity::text, ''),
-                      'generated=' || NULLIF(${gen}::text, ''), 'storage=' || a.attstorage::text, 'local=' || a.attislocal,
+                      'generated=' || NULLIF(${gen}::text, ''), 'storage=' || a.attstorage::text,
+                      ${v >= 140000 ? "'compression=' || NULLIF(a.attcompression::text, '')," : ''} 'local=' || a.attislocal,
                       'inh=' || a.attinhcount, 'acl=' || ${ACL('a.attacl')}::text,
                       'comment=' || ${COMMENT('pg_class', 'c.oid', 'a.attnum')}) ORDER BY a.attnum)
                    FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum

@@ -170,6 +170,7 @@ export async function readSchemaCatalog(db: Queryable, versionNum: number): Prom
     storage: c.storage
       ? ({ p: 'PLAIN', e: 'EXTERNAL', x: 'EXTENDED', m: 'MAIN' } as Record<string, string>)[c.storage]
       : undefined,
+    compression: c.compression === 'p' ? 'pglz' : c.compression === 'l' ? 'lz4' : undefined,
     statistics: c.stattarget === null || c.stattarget === undefined ? undefined : Number(c.stattarget),
     acl: acl(c.acl),
   });

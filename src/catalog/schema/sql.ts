@@ -158,7 +158,10 @@ LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
 WHERE c.relkind IN ('r', 'p') AND ${userSchema('n.nspname')} AND ${notFromExtension('pg_class', 'c.oid')}
 ORDER BY n.nspname, c.relname`;
 
-/** Columns of tables and views. attgenerated is 12+, `v` (virtual) 18+; attstattarget is nullable from 17. */
+/**
+ * Columns of tables and views. attgenerated is 12+, `v` (virtual) 18+; attcompression 14+; attstattarget is
+ * nullable from 17.
+ */
 export const columns = (versionNum: number) => `
 SELECT a.attrelid::text AS rel, a.attnum AS position, a.attname AS name,
        format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null, a.attislocal AS is_local,
@@ -168,6 +171,7 @@ SELECT a.attrelid::text AS rel, a.attnum AS position, a.attname AS name,
        CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END AS storage,
        ${versionNum >= 170000 ? 'a.attstattarget' : 'NULLIF(a.attstattarget, -1)'} AS stattarget,
        ${aclJson('a.attacl')} AS acl,
+       ${versionNum >= 140000 ? "NULLIF(a.attcompression, '')" : 'NULL::"char"'} AS compression,
        sn.nspname AS seq_schema, sc.relname AS seq_name, format_type(s.seqtypid, NULL) AS seq_type,
        s.seqstart::text AS seq_start, s.seqincrement::text AS seq_increment, s.seqmin::text AS seq_min,
        s.seqmax::text AS seq_max, s.seqcache::text AS seq_cache, s.seqcycle AS seq_cycle

@@ -160,6 +160,8 @@ export interface Column {
   readonly isLocal: boolean;
   /** `SET STORAGE` when it differs from the type's default: plain, external, extended, main. */
   readonly storage: string | undefined;
+  /** `SET COMPRESSION` (PostgreSQL 14+) when not the default: pglz or lz4. */
+  readonly compression: string | undefined;
   /** `SET STATISTICS` when set explicitly. */
   readonly statistics: number | undefined;
   readonly acl: Acl;

@@ -89,6 +89,7 @@ export function tableDdl(t: TableDef, checks: readonly ConstraintDef[], ctx: Ddl
   }
   for (const c of t.columns) {
     if (c.storage) alterColumn(c, `SET STORAGE ${c.storage}`);
+    if (c.compression) alterColumn(c, `SET COMPRESSION ${c.compression}`);
     if (c.statistics !== undefined) alterColumn(c, `SET STATISTICS ${c.statistics}`);
   }
   out.push(...fixups);

@@ -41,6 +41,7 @@ const col = (name: string, type: string, over: Partial<Column> = {}): Column => 
   generated: undefined,
   isLocal: true,
   storage: undefined,
+  compression: undefined,
   statistics: undefined,
   acl: undefined,
   ...over,
@@ -149,14 +150,21 @@ describe('tables', () => {
       partitioned: true,
       columns: [
         col('id', 'bigint', { notNull: true, isLocal: false }),
-        col('region', 'text', { notNull: true, default: "'EU'::text", isLocal: false, storage: 'MAIN' }),
+        col('region', 'text', {
+          notNull: true,
+          default: "'EU'::text",
+          isLocal: false,
+          storage: 'MAIN',
+          compression: 'pglz',
+        }),
       ],
     });
-    expect(tableDdl(child, [], ctx({}, [parent])).slice(0, 4)).toEqual([
+    expect(tableDdl(child, [], ctx({}, [parent])).slice(0, 5)).toEqual([
       `CREATE TABLE "archive"."m_2023" PARTITION OF "app"."m" FOR VALUES FROM ('2023-01-01') TO ('2024-01-01') PARTITION BY HASH (id)`,
       `ALTER TABLE ONLY "archive"."m_2023" ALTER COLUMN "region" SET DEFAULT 'EU'::text`,
       `ALTER TABLE ONLY "archive"."m_2023" ALTER COLUMN "region" SET NOT NULL`,
       `ALTER TABLE ONLY "archive"."m_2023" ALTER COLUMN "region" SET STORAGE MAIN`,
+      `ALTER TABLE ONLY "archive"."m_2023" ALTER COLUMN "region" SET COMPRESSION pglz`,
     ]);
   });
 
