@@ -4,6 +4,7 @@ import { ExitCode } from '../errors.js';
 import type { CliContext } from './context.js';
 import { createOutput, notImplemented, reportError } from './output.js';
 import { registerCreate } from './commands/create.js';
+import { registerRun } from './commands/run.js';
 import { registerValidate } from './commands/validate.js';
 import { VERSION } from '../version.js';
 
@@ -30,9 +31,9 @@ Environment: NO_COLOR turns colour off. Passwords come from \${ENV} references, 
 
   registerCreate(program, ctx);
   registerValidate(program, ctx);
+  registerRun(program, ctx);
 
   const later: [string, string, string][] = [
-    ['run', '<task...>', 'Migrate: schema, data, then (full+incremental) keep syncing until complete'],
     ['status', '<task>', 'Show the progress of a task, from any terminal'],
     ['cancel', '<task>', 'Stop a task and remove its replication slot and publication'],
     ['complete', '<task>', 'Drain the last changes, sync sequences, release the source and report'],

@@ -76,7 +76,7 @@ export function reportError(e: unknown, out: Output, streams: Streams): ExitCode
 
 export function notImplemented(command: string): DtsError {
   return new DtsError('not-implemented', `dts ${command} is not implemented yet`, {
-    hint: 'this release supports create and validate; see README for the roadmap',
+    hint: 'this release supports create, validate and run (mode: structure); see README for the roadmap',
     exitCode: ExitCode.notImplemented,
   });
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateSchema } from '../../../src/schema/index.js';
 import type { SchemaReport } from '../../../src/schema/report.js';
 import type { Task } from '../../../src/task/types.js';
-import { CORPORA, corporaAvailable, loadCorpora, type Corpus } from '../../harness/corpora.js';
+import { CORPORA, loadCorpora, type Corpus } from '../../harness/corpora.js';
 import { endpointFor, TEST_PASSWORD_ENV } from '../../harness/endpoint.js';
 import { startServer, SUPERUSER_PASSWORD, type TestServer } from '../../harness/pg-server.js';
 import { countByKind, schemaFingerprint } from '../../harness/schema-fingerprint.js';
@@ -45,7 +45,7 @@ const task = (target: TestServer, databases: Task['objects']['databases']): Task
   options: { parallel: 1, namePrefix: 'dts', splitTableBytes: 1 << 30, missingRoles: 'error', roleMap: {} },
 });
 
-describe.skipIf(!corporaAvailable())('schema migration of the public sample databases', () => {
+describe('schema migration of the public sample databases', () => {
   beforeAll(async () => {
     process.env[TEST_PASSWORD_ENV] = SUPERUSER_PASSWORD;
     [source, target17, target18] = await Promise.all([
