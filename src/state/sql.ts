@@ -1,0 +1,118 @@
+/**
+ * dts' durable state on the target, in the schema `_dts` of the target endpoint's database. dts never
+ * migrates or compares `_dts` (every catalog read leaves it out). Creating it needs only CREATE on that
+ * database, no superuser. Every statement is idempotent: `run` creates what is missing each time.
+ *
+ * Watermarks, documented once:
+ * - `loads.consistent_point` is the LSN of the source slot's consistent point. The copied rows are the
+ *   source as of exactly that point; incremental sync applies transactions that commit after it.
+ * - `table_copies.done` is set in its own statement after the unit's COPY committed on the target, so
+ *   `done` never claims rows that are not there (the reverse, rows without `done`, is possible after a
+ *   crash, and such a unit is copied again: whole tables are truncated first).
+ */
+export const CREATE_STATE = [
+  `CREATE SCHEMA IF NOT EXISTS _dts`,
+  `CREATE TABLE IF NOT EXISTS _dts.tasks (
+     task text PRIMARY KEY,
+     mode text NOT NULL,
+     phase text NOT NULL,
+     started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+   )`,
+  `CREATE TABLE IF NOT EXISTS _dts.loads (
+     task text NOT NULL,
+     source_database text NOT NULL,
+     target_database text NOT NULL,
+     slot text NOT NULL,
+     temporary_slot boolean NOT NULL,
+     consistent_point pg_lsn NOT NULL,
+     snapshot_name text NOT NULL,
+     snapshot_at timestamptz NOT NULL,
+     phase text NOT NULL,
+     started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+     finished_at timestamptz,
+     PRIMARY KEY (task, source_database)
+   )`,
+  `CREATE TABLE IF NOT EXISTS _dts.table_copies (
+     task text NOT NULL,
+     source_database text NOT NULL,
+     schema_name text NOT NULL,
+     table_name text NOT NULL,
+     part int NOT NULL,
+     parts int NOT NULL,
+     format text NOT NULL,
+     rows bigint NOT NULL DEFAULT 0,
+     bytes bigint NOT NULL DEFAULT 0,
+     done boolean NOT NULL DEFAULT false,
+     started_at timestamptz,
+     finished_at timestamptz,
+     PRIMARY KEY (task, source_database, schema_name, table_name, part)
+   )`,
+  `CREATE TABLE IF NOT EXISTS _dts.timings (
+     task text NOT NULL,
+     source_database text NOT NULL,
+     phase text NOT NULL,
+     started_at timestamptz NOT NULL,
+     finished_at timestamptz,
+     PRIMARY KEY (task, source_database, phase)
+   )`,
+] as const;
+
+export const UPSERT_TASK = `
+INSERT INTO _dts.tasks (task, mode, phase) VALUES ($1, $2, $3)
+ON CONFLICT (task) DO UPDATE SET mode = excluded.mode, phase = excluded.phase, updated_at = pg_catalog.now()`;
+
+export const SET_TASK_PHASE = `UPDATE _dts.tasks SET phase = $2, updated_at = pg_catalog.now() WHERE task = $1`;
+
+/** A new load of a database replaces the previous one's records. */
+export const FORGET_LOAD = [
+  `DELETE FROM _dts.loads WHERE task = $1 AND source_database = $2`,
+  `DELETE FROM _dts.table_copies WHERE task = $1 AND source_database = $2`,
+  `DELETE FROM _dts.timings WHERE task = $1 AND source_database = $2`,
+] as const;
+
+export const INSERT_LOAD = `
+INSERT INTO _dts.loads (task, source_database, target_database, slot, temporary_slot, consistent_point,
+                        snapshot_name, snapshot_at, phase)
+VALUES ($1, $2, $3, $4, $5, $6::pg_lsn, $7, $8, $9)`;
+
+export const SET_LOAD_PHASE = `
+UPDATE _dts.loads SET phase = $3, finished_at = CASE WHEN $3 = 'done' THEN pg_catalog.now() END
+WHERE task = $1 AND source_database = $2`;
+
+export const PHASE_STARTED = `
+INSERT INTO _dts.timings (task, source_database, phase, started_at) VALUES ($1, $2, $3, pg_catalog.now())
+ON CONFLICT (task, source_database, phase) DO UPDATE SET started_at = pg_catalog.now(), finished_at = NULL`;
+
+export const PHASE_FINISHED = `
+UPDATE _dts.timings SET finished_at = pg_catalog.now() WHERE task = $1 AND source_database = $2 AND phase = $3`;
+
+export const UNIT_STARTED = `
+INSERT INTO _dts.table_copies (task, source_database, schema_name, table_name, part, parts, format, started_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, pg_catalog.now())
+ON CONFLICT (task, source_database, schema_name, table_name, part) DO UPDATE
+  SET parts = excluded.parts, format = excluded.format, rows = 0, bytes = 0, done = false,
+      started_at = pg_catalog.now(), finished_at = NULL`;
+
+export const UNIT_DONE = `
+UPDATE _dts.table_copies SET rows = $6, bytes = $7, done = true, finished_at = pg_catalog.now()
+WHERE task = $1 AND source_database = $2 AND schema_name = $3 AND table_name = $4 AND part = $5`;
+
+export const READ_TASK = `SELECT task, mode, phase, started_at, updated_at FROM _dts.tasks WHERE task = $1`;
+
+export const READ_LOADS = `
+SELECT source_database, target_database, slot, temporary_slot, consistent_point::text AS consistent_point,
+       snapshot_name, snapshot_at, phase, started_at, finished_at
+FROM _dts.loads WHERE task = $1 ORDER BY source_database`;
+
+export const READ_TABLE_COPIES = `
+SELECT source_database, schema_name, table_name, part, parts, format, rows::text AS rows, bytes::text AS bytes,
+       done, started_at, finished_at
+FROM _dts.table_copies WHERE task = $1 ORDER BY source_database, schema_name, table_name, part`;
+
+export const READ_TIMINGS = `
+SELECT source_database, phase, started_at, finished_at FROM _dts.timings WHERE task = $1
+ORDER BY started_at`;
+
+/** Is the state there at all (status on a target nothing ran against yet)? */
+export const STATE_EXISTS = `SELECT pg_catalog.to_regclass('_dts.tasks') IS NOT NULL AS present`;
