@@ -108,8 +108,8 @@ export function copyOutSql(
     return `COPY ${name}${cols} TO STDOUT ${options}`;
   }
   // A table whose every column is generated still has rows: select nothing from each of them.
-  const select = table.columns.length ? columnList(table.columns) : '';
-  return `COPY (SELECT ${select} FROM ONLY ${name} WHERE ${rangePredicate(range)}) TO STDOUT ${options}`;
+  const select = table.columns.length ? `${columnList(table.columns)} ` : '';
+  return `COPY (SELECT ${select}FROM ONLY ${name} WHERE ${rangePredicate(range)}) TO STDOUT ${options}`;
 }
 
 /** The target side of one COPY; FREEZE only where the same transaction truncated the table. */
