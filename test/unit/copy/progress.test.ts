@@ -84,7 +84,9 @@ describe('progress model', () => {
     const m = new ProgressModel();
     events.forEach((e) => m.apply(e, 0));
     const t = m.tables.get('shop\0app.events')!;
-    expect(tableLine(t, 10_000, plain)).toBe('… app.events: 10 MB of ~20 MB, 1024 kB/s, ETA 0:10 [0/2 ranges]');
+    expect(tableLine(t, 10_000, plain)).toBe(
+      '… app.events: 10 MB of ~20 MB, 1024 kB/s, ETA 0:10 [0/2 ranges]',
+    );
     expect(overallLine(m, 10_000)).toBe('0/2 tables, 10 MB of ~30 MB, 0 rows, 1024 kB/s, ETA 0:20');
   });
 
