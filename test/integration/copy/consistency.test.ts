@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFullLoad } from '../../../src/copy/index.js';
+import { DtsError } from '../../../src/errors.js';
 import { TEST_PASSWORD_ENV } from '../../harness/endpoint.js';
 import { startServer, SUPERUSER_PASSWORD, type TestServer } from '../../harness/pg-server.js';
 import { fullTask } from './helpers.js';
@@ -121,5 +122,35 @@ describe('consistency under concurrent writes (PostgreSQL 14 -> 17)', () => {
       await workload;
       await client.end();
     }
+  });
+
+  it('an abort stops the copy, closes every connection and leaves no slot behind', async () => {
+    await target.query('CREATE DATABASE aborted');
+    const controller = new AbortController();
+    const load = runFullLoad(
+      fullTask(source, 'ledger', target, 'aborted', { splitTableBytes: 8192, parallel: 2 }, 'aborted'),
+      {
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'unit-done') controller.abort();
+        },
+      },
+    );
+    await expect(load).rejects.toThrow(DtsError);
+    await expect(load).rejects.toMatchObject({ code: 'interrupted' });
+    const sessions = async (s: TestServer) =>
+      (
+        await s.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dts' AND pid <> pg_backend_pid()`,
+        )
+      ).rows[0]!.n;
+    // Backends end a moment after their client hung up.
+    for (let i = 0; i < 50 && ((await sessions(source)) > 0 || (await sessions(target)) > 0); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await sessions(source)).toBe(0);
+    expect(await sessions(target)).toBe(0);
+    expect((await source.query(`SELECT slot_name FROM pg_replication_slots`)).rows).toEqual([]);
+    const state = await target.query(`SELECT phase FROM _dts.tasks WHERE task = 'aborted'`, [], 'aborted');
+    expect(state.rows).toEqual([{ phase: 'failed' }]);
   });
 });
