@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { startServer, SUPERUSER_PASSWORD } from '../test/harness/pg-server.js';
 
 const root = new URL('..', import.meta.url).pathname;
+/** The most this release can do end to end. */
+const MODE = 'structure';
 const dts = (args: string[], env: NodeJS.ProcessEnv) => {
   console.log(`\n$ dts ${args.join(' ')}`);
   const r = spawnSync(process.execPath, [join(root, 'bin/dts'), ...args], { stdio: 'inherit', env });
@@ -20,6 +22,8 @@ try {
   for (const file of ['source-schema.sql', 'source-data.sql']) {
     await source.query(readFileSync(join(root, 'fixtures', file), 'utf8'), [], 'shop');
   }
+  // Roles are global objects dts does not create yet: a DBA creates them on the target first.
+  await target.query('CREATE ROLE dts_fixture_owner; CREATE ROLE dts_fixture_reader');
   console.log(`source: ${source.url('shop')}  target: ${target.url('shop')}`);
   const dir = mkdtempSync(join(tmpdir(), 'dts-demo-'));
   const task = join(dir, 'shop.yaml');
@@ -34,7 +38,7 @@ try {
       '--name',
       'shop',
       '--mode',
-      'full',
+      MODE,
       '--source',
       source.url('shop'),
       '--target',
@@ -50,6 +54,7 @@ try {
     console.log(`\n${task}:\n${readFileSync(task, 'utf8')}`);
     code = dts(['validate', task], env);
   }
+  if (code === 0) code = dts(['run', task], env);
   process.exitCode = code;
 } finally {
   await Promise.all([source.stop(), target.stop()]);

@@ -110,3 +110,27 @@ export async function withConnection<T>(
     await conn.close();
   }
 }
+
+/**
+ * Connect to the endpoint's database or, when it does not exist yet (dts is about to create it), to a
+ * maintenance database of the same instance, for instance-wide reads (roles, databases).
+ */
+export async function connectInstance(
+  endpoint: Endpoint,
+  opts: ConnectOptions,
+): Promise<Connection & { readonly missingDatabase: string | undefined }> {
+  const wanted = opts.database ?? endpoint.database;
+  try {
+    return { ...(await connect(endpoint, opts)), missingDatabase: undefined };
+  } catch (e) {
+    if (!(e instanceof DtsError) || e.code !== 'no-database') throw e;
+    for (const fallback of ['postgres', 'template1'].filter((d) => d !== wanted)) {
+      try {
+        return { ...(await connect(endpoint, { ...opts, database: fallback })), missingDatabase: wanted };
+      } catch {
+        // try the next maintenance database
+      }
+    }
+    throw e;
+  }
+}

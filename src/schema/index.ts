@@ -4,7 +4,7 @@ import { readDatabases, readServerInfo } from '../catalog/server.js';
 import { readDatabaseNames, readRoleNames, readSchemaCatalog } from '../catalog/schema/read.js';
 import type { SchemaCatalog } from '../catalog/schema/types.js';
 import { DtsError, ExitCode, type Side } from '../errors.js';
-import { withConnection, type Connection } from '../pg/connect.js';
+import { connectInstance, withConnection, type Connection } from '../pg/connect.js';
 import { sqlError } from '../pg/errors.js';
 import type { PasswordPrompt } from '../pg/password.js';
 import type { Task } from '../task/types.js';
@@ -128,13 +128,13 @@ export async function migrateSchema(task: Task, deps: SchemaDeps = {}): Promise<
   const started = Date.now();
   const phases = deps.phases ?? ['pre-data', 'post-data'];
   const targets = await databaseTargets(task, deps);
-  const targetInfo = await withConnection(task.target, { side: 'target', ...prompt(deps) }, (c) =>
-    run(c, 'target', 'reading roles and databases', async () => ({
-      roles: await readRoleNames(c.client),
-      databases: await readDatabaseNames(c.client),
-      superuser: (await readServerInfo(c.client)).role.superuser,
-    })),
-  );
+  // The target database may not exist yet: roles and databases are instance-wide, any database will do.
+  const instance = await connectInstance(task.target, { side: 'target', ...prompt(deps) });
+  const targetInfo = await run(instance, 'target', 'reading roles and databases', async () => ({
+    roles: await readRoleNames(instance.client),
+    databases: await readDatabaseNames(instance.client),
+    superuser: (await readServerInfo(instance.client)).role.superuser,
+  })).finally(() => instance.close());
 
   const planned: { plan: DatabasePlan; create: boolean }[] = [];
   const missing = new Set<string>();
@@ -161,11 +161,10 @@ export async function migrateSchema(task: Task, deps: SchemaDeps = {}): Promise<
   for (const { plan } of planned) {
     if (plan.createDatabase) {
       deps.onStep?.(`creating database ${displayName(plan.target)} on the target`);
-      await withConnection(task.target, { side: 'target', ...prompt(deps) }, (c) =>
-        run(c, 'target', `creating database ${displayName(plan.target)}`, () =>
-          c.client.query(plan.createDatabase!),
-        ),
-      );
+      const c = await connectInstance(task.target, { side: 'target', database: 'postgres', ...prompt(deps) });
+      await run(c, 'target', `creating database ${displayName(plan.target)}`, () =>
+        c.client.query(plan.createDatabase!),
+      ).finally(() => c.close());
     }
     deps.onStep?.(`creating the schema of ${displayName(plan.source)} in ${displayName(plan.target)}`);
     const result = await withConnection(

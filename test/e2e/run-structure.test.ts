@@ -76,6 +76,17 @@ describe('dts run (mode: structure) on the built CLI', () => {
     expect(await schemaFingerprint(target, 'shop')).toEqual(await schemaFingerprint(source, 'shop'));
   });
 
+  it('creates the target database when it does not exist yet (the task file names it)', async () => {
+    const r = await runDts(['run', taskFile('fresh', 'fresh_db')], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).toContain('fresh: creating database fresh_db on the target');
+    const db = await target.query(
+      `SELECT pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = 'fresh_db'`,
+    );
+    expect(db.rows).toEqual([{ enc: 'UTF8' }]);
+    expect(await schemaFingerprint(target, 'fresh_db')).toEqual(await schemaFingerprint(source, 'shop'));
+  });
+
   it('run again: every clash is reported with the server message, exit 4, and nothing changes', async () => {
     const before = await schemaFingerprint(target, 'shop');
     const r = await runDts(['run', '--json', taskFile('again', 'shop')], { env });
