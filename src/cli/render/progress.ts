@@ -1,7 +1,8 @@
 import type { ChalkInstance } from 'chalk';
 import { Listr } from 'listr2';
-import { formatBytes } from '../../catalog/display.js';
+import { displayName, formatBytes } from '../../catalog/display.js';
 import type { FullLoadEvent, FullLoadListener } from '../../copy/events.js';
+import type { FullLoadReport } from '../../copy/report.js';
 import type { Output } from '../output.js';
 
 /** One table's progress, all of its ranges together. */
@@ -287,4 +288,50 @@ function listrRenderer(out: Output, model: ProgressModel, now: () => number): Pr
       out.note(overallLine(model, now()));
     },
   };
+}
+
+/**
+ * The outcome of a full load, for people: one line per database (rows, bytes, time, the snapshot's LSN),
+ * what was set besides tables, warnings, and the text-format tables with their reason. The schema
+ * stages' own reports (`renderSchemaReport`) are printed before this one.
+ */
+export function renderFullLoadReport(report: FullLoadReport, c: ChalkInstance): string {
+  const lines: string[] = [];
+  for (const d of report.databases) {
+    const copy = report.timings.find((t) => t.phase === 'copy' && t.database === d.source)?.ms ?? 0;
+    const rate = formatRate(d.bytes, copy);
+    lines.push(
+      `${c.green('copied')} ${displayName(d.source)} -> ${displayName(d.target)}: ${d.tables.length} tables, ` +
+        `${rowsText(d.rows)}, ${formatBytes(d.bytes)} in ${formatDuration(copy)}${rate ? ` (${rate})` : ''}`,
+    );
+    lines.push(
+      `  snapshot at ${d.consistentPoint} (${d.temporarySlot ? 'temporary ' : ''}slot ${d.slot}, ${d.snapshotAt})`,
+    );
+    const extras = [
+      `${d.sequences} sequences set`,
+      d.largeObjects.count
+        ? `${d.largeObjects.count} large objects (${formatBytes(d.largeObjects.bytes)})`
+        : '',
+      d.refreshed.length ? `refreshed ${d.refreshed.join(', ')}` : '',
+    ].filter(Boolean);
+    lines.push(`  ${extras.join('; ')}`);
+    const text = d.tables.filter((t) => t.format === 'text');
+    if (text.length)
+      lines.push(
+        `  ${text.length} tables copied as text: ${text
+          .slice(0, 5)
+          .map((t) => `${displayName(t.schema, t.name)} (${t.formatReason})`)
+          .join(', ')}${text.length > 5 ? ', ...' : ''}`,
+      );
+    for (const w of d.warnings) lines.push(`  ${c.yellow('warning')} ${w}`);
+  }
+  const seconds = (report.durationMs / 1000).toFixed(1);
+  lines.push(
+    report.ok
+      ? `full load of ${displayName(report.task)} done in ${seconds}s`
+      : report.postData === undefined
+        ? `full load of ${displayName(report.task)} NOT started: the schema (pre-data) failed, see above`
+        : `full load of ${displayName(report.task)}: data copied, but post-data failed (${seconds}s): see above`,
+  );
+  return lines.join('\n');
 }

@@ -6,6 +6,7 @@ import {
   formatDuration,
   overallLine,
   ProgressModel,
+  renderFullLoadReport,
   tableLine,
 } from '../../../src/cli/render/progress.js';
 import { createOutput } from '../../../src/cli/output.js';
@@ -160,5 +161,70 @@ describe('renderers', () => {
     expect(err.join('')).toContain('2 tables to copy from shop, ~30 MB\n');
     expect(err.join('')).toMatch(/✔ app\.events: 3 rows, 2 bytes in 0:0\d.* \[2\/2 ranges\]\n/);
     expect(err.join('')).not.toContain('\u001b[');
+  });
+});
+
+describe('renderFullLoadReport', () => {
+  it('a line per database with the snapshot LSN, extras, text tables and warnings', () => {
+    const schema = { task: 'shop', ok: true, databases: [], durationMs: 1 };
+    const text = renderFullLoadReport(
+      {
+        task: 'shop',
+        ok: true,
+        preData: schema,
+        postData: schema,
+        timings: [{ phase: 'copy', database: 'shop', ms: 2000 }],
+        durationMs: 3500,
+        databases: [
+          {
+            source: 'shop',
+            target: 'Shop Copy',
+            slot: 'dts_shop_shop',
+            temporarySlot: true,
+            consistentPoint: '0/1A2B3C4',
+            snapshotName: '00000003-00000002-1',
+            snapshotAt: '2026-01-01T00:00:00.000Z',
+            tables: [
+              {
+                schema: 'app',
+                name: 'events',
+                format: 'binary',
+                formatReason: undefined,
+                parts: 4,
+                rows: 5001,
+                bytes: 4 * MB,
+                ms: 1900,
+              },
+              {
+                schema: 'app',
+                name: 'select',
+                format: 'text',
+                formatReason: 'column "m" has the user-defined type app.mood[]',
+                parts: 1,
+                rows: 3,
+                bytes: 100,
+                ms: 1,
+              },
+            ],
+            rows: 5004,
+            bytes: 4 * MB + 100,
+            largeObjects: { count: 1, bytes: 10_020 },
+            sequences: 12,
+            refreshed: ['app.daily_event_counts'],
+            replicaRole: true,
+            warnings: ['something to know'],
+          },
+        ],
+      },
+      plain,
+    );
+    expect(text.split('\n')).toEqual([
+      'copied shop -> "Shop Copy": 2 tables, 5,004 rows, 4096 kB in 0:02 (2048 kB/s)',
+      '  snapshot at 0/1A2B3C4 (temporary slot dts_shop_shop, 2026-01-01T00:00:00.000Z)',
+      '  12 sequences set; 1 large objects (10020 bytes); refreshed app.daily_event_counts',
+      '  1 tables copied as text: app."select" (column "m" has the user-defined type app.mood[])',
+      '  warning something to know',
+      'full load of shop done in 3.5s',
+    ]);
   });
 });
