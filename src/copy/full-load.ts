@@ -321,7 +321,7 @@ async function loadDatabase(
     const wholeDatabase = job.patterns.include.length === 0 && job.patterns.exclude.length === 0;
     const largeObjects = wholeDatabase
       ? await phase('large objects', () =>
-          sql('target', 'copying large objects', () =>
+          sql('target', 'copying large objects (read on the source, written on the target)', () =>
             copyLargeObjects(first.source.client, first.target.client, task.options.roleMap),
           ),
         )

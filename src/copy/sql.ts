@@ -61,7 +61,7 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'S' AND ${userSchema('n.nspname')} AND ${notFromExtension('c.oid')}
 ORDER BY 1, 2`;
 
-/** `last_value` as text: int8 must not go through a JS number. `%s` is the quoted sequence name. */
+/** `last_value` as text: int8 must not go through a JS number. Takes the sequence's name quoted by quoteQualified. */
 export const SEQUENCE_VALUE = (quotedName: string) =>
   `SELECT last_value::text AS last_value, is_called FROM ${quotedName}`;
 
