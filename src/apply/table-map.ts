@@ -1,0 +1,103 @@
+import { DtsError, ExitCode } from '../errors.js';
+import { relationLabel, type Relation } from '../replication/change.js';
+import type { MatchColumn } from './sql.js';
+
+/** A target table's column as the applier needs it (mapped once from the catalog row in applier.ts). */
+export interface TargetColumn {
+  readonly name: string;
+  readonly typeOid: number;
+  readonly typeMod: number;
+  /** `schema.name` of the type, to compare non-built-in types (OIDs differ between servers). */
+  readonly typeName: string;
+  /** The same for a domain's base type (pgoutput names a domain column's type by its base type). */
+  readonly baseTypeName: string | undefined;
+  /** As format_type prints it, for messages. */
+  readonly typeDisplay: string;
+  /** Element type of an array, base type of a domain (0 when neither). */
+  readonly elemOid: number;
+  readonly baseOid: number;
+  readonly generated: boolean;
+}
+
+export interface TargetTable {
+  readonly schema: string;
+  readonly name: string;
+  readonly partitioned: boolean;
+  readonly columns: readonly TargetColumn[];
+}
+
+/** How the changes of one source relation are written into its target table. */
+export interface TableMap {
+  readonly relation: Relation;
+  readonly target: TargetTable;
+  /** Per source column: written, or left out because the target computes it (a generated column). */
+  readonly write: readonly boolean[];
+  /** Per source column: how to compare it when it identifies a row. */
+  readonly match: readonly MatchColumn[];
+  readonly full: boolean;
+}
+
+/** Below this OID types are built in and have the same OID on every server. */
+const FIRST_NORMAL_OID = 16384;
+
+// Built-in types without a btree/hash equality (json, xml, point) or whose `=` is not identity
+// (lseg, box, path, polygon, line, circle compare lengths or areas): matched by their text form.
+const TEXT_MATCH = new Set([114, 142, 600, 601, 602, 603, 604, 628, 718]);
+
+function sameType(src: Relation['columns'][number], dst: TargetColumn): boolean {
+  if (src.typeMod !== dst.typeMod) return false;
+  if (src.typeOid < FIRST_NORMAL_OID || dst.typeOid < FIRST_NORMAL_OID) return src.typeOid === dst.typeOid;
+  return src.typeName === undefined || src.typeName === dst.typeName || src.typeName === dst.baseTypeName;
+}
+
+function schemaChanged(relation: Relation, what: readonly string[]): DtsError {
+  return new DtsError(
+    'source-schema-changed',
+    `the source's table ${relationLabel(relation)} no longer matches the target: ${what.join('; ')}`,
+    {
+      hint: 'the schema changed on the source during incremental sync: run the same DDL on the target, then run dts again (it resumes from the last applied transaction; nothing after it was applied)',
+      exitCode: ExitCode.target,
+      details: what,
+    },
+  );
+}
+
+/**
+ * Map a Relation message onto the target table of the same schema and name (a leaf partition or a root,
+ * whichever the publication sends), or fail with what differs. Target columns the source does not send are
+ * a difference unless the target generates them; a source column the target generates is left to it.
+ */
+export function mapRelation(relation: Relation, target: TargetTable | undefined): TableMap {
+  if (!target)
+    throw schemaChanged(relation, [
+      `table ${relationLabel(relation)} does not exist on the target (created on the source during sync?)`,
+    ]);
+  const byName = new Map(target.columns.map((c) => [c.name, c]));
+  const problems: string[] = [];
+  const write: boolean[] = [];
+  const match: MatchColumn[] = [];
+  const full = relation.replicaIdentity === 'full';
+  for (const c of relation.columns) {
+    const t = byName.get(c.name);
+    if (!t) {
+      problems.push(`column ${c.name} exists on the source but not on the target (added on the source?)`);
+      write.push(false);
+    } else {
+      if (!t.generated && !sameType(c, t))
+        problems.push(
+          `column ${c.name} has a different type on the source than on the target (${t.typeDisplay})`,
+        );
+      write.push(!t.generated);
+    }
+    const asText = [t?.typeOid, t?.elemOid, t?.baseOid].some((o) => o !== undefined && TEXT_MATCH.has(o));
+    match.push({ name: c.name, nullSafe: full, asText, type: t?.typeDisplay ?? 'text' });
+  }
+  const sent = new Set(relation.columns.map((c) => c.name));
+  for (const t of target.columns)
+    if (!t.generated && !sent.has(t.name))
+      problems.push(
+        `column ${t.name} exists on the target but the source no longer sends it (dropped or renamed on the source?)`,
+      );
+  if (problems.length) throw schemaChanged(relation, problems);
+  return { relation, target, write, match, full };
+}

@@ -1,0 +1,50 @@
+import { readLsn, type Lsn } from '../pg/lsn.js';
+
+/**
+ * The streaming-replication CopyBoth framing (PostgreSQL docs, "Streaming Replication Protocol"):
+ * what the walsender sends (XLogData 'w', primary keepalive 'k') and the standby status update 'r' dts
+ * sends back. Pure functions over buffers, unit-tested without a server.
+ */
+
+/** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01). */
+const PG_EPOCH_MS = 946_684_800_000n;
+
+export type ServerMessage =
+  /** XLogData: a pgoutput payload. `start` is where its WAL starts (0/0 for Relation and Type messages). */
+  | { readonly type: 'data'; readonly start: Lsn; readonly walEnd: Lsn; readonly payload: Buffer }
+  /** Primary keepalive: `walEnd` is how far the walsender has decoded and sent. */
+  | { readonly type: 'keepalive'; readonly walEnd: Lsn; readonly replyRequested: boolean };
+
+/** Parse one CopyData chunk from the walsender; undefined for a message type this protocol does not know. */
+export function parseServerMessage(chunk: Buffer): ServerMessage | undefined {
+  switch (chunk[0]) {
+    case 0x77: // 'w'
+      return {
+        type: 'data',
+        start: readLsn(chunk, 1),
+        walEnd: readLsn(chunk, 9),
+        payload: chunk.subarray(25),
+      };
+    case 0x6b: // 'k'
+      return { type: 'keepalive', walEnd: readLsn(chunk, 1), replyRequested: chunk[17] === 1 };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A standby status update confirming `lsn` as written, flushed and applied. The walsender moves the
+ * slot's confirmed_flush_lsn to exactly `lsn` (no "+1" as pg-logical-replication adds: the next
+ * transaction's commit record may start at exactly the previous commit's end, and a confirmed position
+ * one byte past it would make the server skip that transaction after a reconnect).
+ */
+export function standbyStatus(lsn: Lsn, now: Date, replyRequested = false): Buffer {
+  const buf = Buffer.alloc(34);
+  buf[0] = 0x72; // 'r'
+  buf.writeBigUInt64BE(lsn, 1);
+  buf.writeBigUInt64BE(lsn, 9);
+  buf.writeBigUInt64BE(lsn, 17);
+  buf.writeBigInt64BE((BigInt(now.getTime()) - PG_EPOCH_MS) * 1000n, 25);
+  buf[33] = replyRequested ? 1 : 0;
+  return buf;
+}

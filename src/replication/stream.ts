@@ -1,0 +1,246 @@
+import type pg from 'pg';
+import { DtsError, ExitCode } from '../errors.js';
+import type { Connection } from '../pg/connect.js';
+import { formatLsn, maxLsn, parseLsn, ZERO_LSN, type Lsn } from '../pg/lsn.js';
+import { parseServerMessage, standbyStatus } from './protocol.js';
+import * as sql from './sql.js';
+
+/** What the stream hands to the sync loop, in exactly the order the walsender sent it. */
+export type StreamItem =
+  { readonly type: 'data'; readonly payload: Buffer } | { readonly type: 'keepalive'; readonly walEnd: Lsn };
+
+export interface StreamOptions {
+  readonly slot: string;
+  readonly publication: string;
+  /** Where to start: the last durably applied commit LSN (never the last received one). */
+  readonly from: Lsn;
+  /** How often a status update is sent unasked, so a long apply does not hit wal_sender_timeout. */
+  readonly statusIntervalMs?: number;
+  /** Pause reading the socket above this many buffered bytes (bounds memory whatever the source sends). */
+  readonly highWaterBytes?: number;
+}
+
+interface Connected {
+  readonly connection: {
+    on(event: 'copyData', fn: (msg: { chunk: Buffer }) => void): void;
+    sendCopyFromChunk(chunk: Buffer): void;
+    stream: { pause(): void; resume(): void };
+  };
+}
+
+/**
+ * One START_REPLICATION session over our own pg connection (pg-logical-replication's service is not
+ * used: its timer confirms everything *received* even with `auto: false` (#174), it confirms lsn+1, never
+ * answers keepalive requests and has no flow control without auto-acknowledging; only its pgoutput parser
+ * is reused, in decode.ts).
+ *
+ * What the server is told is `confirmed`, which only `confirm()` moves, forward only. Keepalive requests are
+ * answered at once from the socket handler with that position, and a status update is sent every
+ * `statusIntervalMs` anyway, so neither an idle source nor a long target transaction (while the socket is
+ * paused and requests sit unread) ends the session. Data and keepalives are queued in arrival order;
+ * reading pauses above `highWaterBytes` and resumes below half of it.
+ */
+export class ReplicationStream {
+  private readonly queue: StreamItem[] = [];
+  private queuedBytes = 0;
+  private paused = false;
+  private failure: unknown;
+  private ended = false;
+  private wake: (() => void) | undefined;
+  private confirmed: Lsn;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly high: number;
+
+  private constructor(
+    private readonly conn: Connection,
+    initialConfirmed: Lsn,
+    opts: StreamOptions,
+  ) {
+    this.confirmed = initialConfirmed;
+    this.high = opts.highWaterBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Check the slot, set output settings and start streaming on a `replication=database` connection. */
+  static async open(conn: Connection, opts: StreamOptions): Promise<ReplicationStream> {
+    const { client } = conn;
+    const { rows } = await client.query(sql.slotInfo(opts.slot));
+    const slot = rows[0] as
+      | { plugin: string; database: string; confirmed_flush_lsn: string | null; active_pid: string | null }
+      | undefined;
+    if (!slot)
+      throw new DtsError('no-slot', `source: the replication slot ${opts.slot} does not exist`, {
+        hint: 'incremental sync continues from the slot the full load created; run the full load (mode: full+incremental) again',
+        exitCode: ExitCode.source,
+      });
+    if (slot.plugin !== 'pgoutput' || slot.database !== conn.database)
+      throw new DtsError(
+        'wrong-slot',
+        `source: the replication slot ${opts.slot} is for ${slot.plugin} in database ${slot.database}, not pgoutput in ${conn.database}`,
+        {
+          hint: 'drop that slot once nothing uses it and run the full load again',
+          exitCode: ExitCode.source,
+        },
+      );
+    // The server starts at max(from, confirmed_flush_lsn); report no less than that (a smaller flush
+    // position would only make the server keep more WAL, but it reads as going backwards).
+    const confirmedFlush = slot.confirmed_flush_lsn ? parseLsn(slot.confirmed_flush_lsn) : ZERO_LSN;
+    for (const statement of sql.OUTPUT_SETTINGS) await client.query(statement);
+    const stream = new ReplicationStream(conn, maxLsn(opts.from, confirmedFlush), opts);
+    await stream.start(opts);
+    return stream;
+  }
+
+  private get wire(): Connected['connection'] {
+    return (this.conn.client as unknown as Connected).connection;
+  }
+
+  private start(opts: StreamOptions): Promise<void> {
+    const client = this.conn.client as pg.Client;
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      this.wire.on('copyData', ({ chunk }) => {
+        const msg = parseServerMessage(chunk);
+        if (!msg) return;
+        if (msg.type === 'keepalive') {
+          if (msg.replyRequested) this.send(false);
+          this.push({ type: 'keepalive', walEnd: msg.walEnd }, 0);
+        } else {
+          this.push({ type: 'data', payload: msg.payload }, chunk.length);
+        }
+      });
+      (client as unknown as { connection: { once(e: string, fn: () => void): void } }).connection.once(
+        'replicationStart',
+        () => {
+          started = true;
+          this.timer = setInterval(() => this.send(false), opts.statusIntervalMs ?? 10_000);
+          this.timer.unref();
+          resolve();
+        },
+      );
+      client.query(sql.startReplication(opts.slot, opts.publication, opts.from)).then(
+        () => this.fail(new Error('the source ended replication')),
+        (e: unknown) => {
+          if (!started) reject(e);
+          this.fail(e);
+        },
+      );
+      client.on('end', () => this.fail(new Error('Connection terminated')));
+    });
+  }
+
+  private push(item: StreamItem, bytes: number): void {
+    this.queue.push(item);
+    this.queuedBytes += bytes;
+    if (!this.paused && this.queuedBytes > this.high) {
+      this.paused = true;
+      this.wire.stream.pause();
+    }
+    this.notify();
+  }
+
+  private fail(e: unknown): void {
+    if (this.ended) return;
+    this.failure ??= e;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** The next item if one is already buffered; throws once the session failed and the queue is drained. */
+  poll(): StreamItem | undefined {
+    const item = this.queue.shift();
+    if (item) {
+      if (item.type === 'data') this.queuedBytes -= item.payload.length + 25;
+      if (this.paused && this.queuedBytes < this.high / 2) {
+        this.paused = false;
+        this.wire.stream.resume();
+      }
+      return item;
+    }
+    if (this.failure !== undefined && !this.ended) throw this.failure;
+    return undefined;
+  }
+
+  /** Wait for the next item; undefined when `signal` aborts or `timeoutMs` passes first. */
+  async next(signal?: AbortSignal, timeoutMs?: number): Promise<StreamItem | undefined> {
+    const item = this.poll();
+    if (item) return item;
+    if (signal?.aborted || this.ended) return undefined;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
+      signal?.addEventListener('abort', done, { once: true });
+      this.wake = done;
+    });
+    return this.poll();
+  }
+
+  /** What the slot has been told is durable. */
+  get confirmedLsn(): Lsn {
+    return this.confirmed;
+  }
+
+  /**
+   * Tell the server everything up to `lsn` is durable on the target (or, for a heartbeat, that nothing
+   * before it is still needed). Callers pass only positions that satisfy that; it never moves backwards.
+   */
+  confirm(lsn: Lsn): void {
+    if (lsn <= this.confirmed) return;
+    this.confirmed = lsn;
+    this.send(false);
+  }
+
+  /** Ask the walsender for a keepalive now (it carries its current position). */
+  ping(): void {
+    this.send(true);
+  }
+
+  private send(replyRequested: boolean): void {
+    if (this.ended || this.failure !== undefined || this.confirmed === ZERO_LSN) {
+      if (!replyRequested || this.ended || this.failure !== undefined) return;
+    }
+    try {
+      this.wire.sendCopyFromChunk(standbyStatus(this.confirmed, new Date(), replyRequested));
+    } catch {
+      // A broken socket surfaces as the START_REPLICATION query failing.
+    }
+  }
+
+  /** Send the final position and close the connection (the server processes the update before the exit). */
+  async close(): Promise<void> {
+    if (this.ended) return;
+    this.send(false);
+    this.ended = true;
+    clearInterval(this.timer);
+    this.notify();
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      this.conn.close().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5_000))),
+    ]);
+    clearTimeout(timer);
+    if (!closed) this.destroy();
+  }
+
+  /** Drop the connection without a goodbye, as a crash or a network failure would (for tests). */
+  destroy(): void {
+    clearInterval(this.timer);
+    (
+      this.conn.client as unknown as { connection: { stream: { destroy(): void } } }
+    ).connection.stream.destroy();
+  }
+
+  /** For messages. */
+  describe(): string {
+    return `confirmed ${formatLsn(this.confirmed)}`;
+  }
+}
