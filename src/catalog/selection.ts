@@ -145,3 +145,18 @@ export function unmatchedPatterns(
   }
   return out;
 }
+
+/**
+ * Where a source database lands on the target: a task that lists exactly one database puts it into the
+ * target endpoint's database (so `shop` can move into `shop_v2`); several, or `all`, keep their names.
+ * Validate and the migration stages both use this, so they judge and write the same database.
+ */
+export function targetDatabaseName(
+  selection: Selection,
+  targetEndpointDatabase: string,
+  sourceDatabase: string,
+): string {
+  return selection.databases !== 'all' && selection.databases.length === 1
+    ? targetEndpointDatabase
+    : sourceDatabase;
+}

@@ -79,7 +79,7 @@ export const encoding: Check = {
     const out: Draft[] = [];
     for (const db of need(facts.selection).databases) {
       const s = src.find((d) => d.name === db.name);
-      const { info: t, isNew } = targetDatabase(tgt, db.name);
+      const { info: t, isNew } = targetDatabase(tgt, db.targetName);
       if (!s || !t || s.encoding === t.encoding) continue;
       out.push(
         finding(
@@ -108,7 +108,7 @@ export const collation: Check = {
     const out: Draft[] = [];
     for (const db of need(facts.selection).databases) {
       const s = src.find((d) => d.name === db.name);
-      const { info: t } = targetDatabase(tgt, db.name);
+      const { info: t } = targetDatabase(tgt, db.targetName);
       if (!s || !t || (s.collate === t.collate && s.ctype === t.ctype)) continue;
       out.push(
         finding(

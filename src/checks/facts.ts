@@ -44,10 +44,12 @@ export interface TargetSession {
 /** One selected database: its source facts, what the selection picks, and what the target holds. */
 export interface DatabaseFacts {
   readonly name: string;
+  /** The database it goes into on the target (see targetDatabaseName). */
+  readonly targetName: string;
   readonly source: Fact<SourceDatabase>;
   /** Selected relations (tables, views, sequences, ...); empty when the source facts are missing. */
   readonly selected: readonly Relation[];
-  /** The same-named target database, or undefined when it does not exist yet (dts creates it). */
+  /** The target database (`targetName`), or undefined when it does not exist yet (dts creates it). */
   readonly target: Fact<TargetDatabase | undefined>;
 }
 

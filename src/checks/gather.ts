@@ -6,6 +6,7 @@ import { readDatabases, readRoles, readServerInfo, readSettings } from '../catal
 import {
   resolveDatabases,
   selectObjects,
+  targetDatabaseName,
   unmatchedPatterns,
   type DatabasePatterns,
 } from '../catalog/selection.js';
@@ -277,10 +278,12 @@ async function readSelection(
       (c) => attempt('the source catalog', () => readSourceDatabase(c.client, info.versionNum)),
     );
     const picked = source.ok ? selectObjects(source.value.relations, patterns) : undefined;
-    return { patterns, source, picked, target: await readTarget(target, patterns.database) };
+    const targetName = targetDatabaseName(task.objects, task.target.database, patterns.database);
+    return { patterns, source, picked, targetName, target: await readTarget(target, targetName) };
   });
   const facts: DatabaseFacts[] = perDatabase.map((d) => ({
     name: d.patterns.database,
+    targetName: d.targetName,
     source: d.source,
     selected: selectWithSequences(d),
     target: d.target,

@@ -141,8 +141,8 @@ export const targetCreatePrivilege: Check = {
     const dbs = need(facts.targetDatabases);
     const out: Draft[] = [];
     for (const db of need(facts.selection).databases) {
-      const info = dbs.find((d) => d.name === db.name);
-      const obj = displayName(db.name);
+      const info = dbs.find((d) => d.name === db.targetName);
+      const obj = displayName(db.targetName);
       if (!info) {
         if (!role.superuser && !role.createDb)
           out.push(
@@ -150,7 +150,7 @@ export const targetCreatePrivilege: Check = {
               'fail',
               `the database does not exist on the target and ${me} may not create databases`,
               obj,
-              `ALTER ROLE ${me} CREATEDB on the target, or create it first: CREATE DATABASE ${displayIdent(db.name)} OWNER ${me}`,
+              `ALTER ROLE ${me} CREATEDB on the target, or create it first: CREATE DATABASE ${displayIdent(db.targetName)} OWNER ${me}`,
             ),
           );
         else out.push(finding('pass', 'does not exist on the target yet: dts creates it', obj));
@@ -162,7 +162,7 @@ export const targetCreatePrivilege: Check = {
             'fail',
             `${me} may not connect to it`,
             obj,
-            `GRANT CONNECT ON DATABASE ${displayIdent(db.name)} TO ${me}`,
+            `GRANT CONNECT ON DATABASE ${displayIdent(db.targetName)} TO ${me}`,
           ),
         );
       if (!info.canCreate)
@@ -171,7 +171,7 @@ export const targetCreatePrivilege: Check = {
             'fail',
             `${me} has no CREATE privilege on it: dts cannot create schemas there`,
             obj,
-            `GRANT CREATE ON DATABASE ${displayIdent(db.name)} TO ${me}`,
+            `GRANT CREATE ON DATABASE ${displayIdent(db.targetName)} TO ${me}`,
           ),
         );
     }

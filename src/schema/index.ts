@@ -1,5 +1,5 @@
 import { displayName } from '../catalog/display.js';
-import { resolveDatabases, type DatabasePatterns } from '../catalog/selection.js';
+import { resolveDatabases, targetDatabaseName, type DatabasePatterns } from '../catalog/selection.js';
 import { readDatabases, readServerInfo } from '../catalog/server.js';
 import { readDatabaseNames, readRoleNames, readSchemaCatalog } from '../catalog/schema/read.js';
 import type { SchemaCatalog } from '../catalog/schema/types.js';
@@ -54,10 +54,9 @@ async function databaseTargets(task: Task, deps: SchemaDeps): Promise<readonly D
       `source: no database named ${unknown.map((d) => displayName(d)).join(', ')}`,
       { hint: 'check objects.databases in the task file', exitCode: ExitCode.source },
     );
-  const single = task.objects.databases !== 'all' && databases.length === 1;
   return databases.map((patterns) => ({
     patterns,
-    target: single ? task.target.database : patterns.database,
+    target: targetDatabaseName(task.objects, task.target.database, patterns.database),
   }));
 }
 

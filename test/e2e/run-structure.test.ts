@@ -87,9 +87,20 @@ describe('dts run (mode: structure) on the built CLI', () => {
     expect(await schemaFingerprint(target, 'fresh_db')).toEqual(await schemaFingerprint(source, 'shop'));
   });
 
-  it('run again: every clash is reported with the server message, exit 4, and nothing changes', async () => {
+  it('run again: validate stops it before anything is touched (exit 1, the clashing tables named)', async () => {
     const before = await schemaFingerprint(target, 'shop');
-    const r = await runDts(['run', '--json', taskFile('again', 'shop')], { env });
+    const r = await runDts(['run', taskFile('again-validated', 'shop')], { env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/ FAIL {2}target\.existing_objects +shop\.app\.lookup: /);
+    expect(r.stderr).toContain(
+      'again-validated: not started: validate found problems (fix them, or --no-validate to skip the checks)',
+    );
+    expect(await schemaFingerprint(target, 'shop')).toEqual(before);
+  });
+
+  it('run again without validate: every clash is reported with the server message, exit 4, nothing changes', async () => {
+    const before = await schemaFingerprint(target, 'shop');
+    const r = await runDts(['run', '--no-validate', '--json', taskFile('again', 'shop')], { env });
     expect(r.code).toBe(4);
     const report = JSON.parse(r.stdout);
     expect(report.ok).toBe(false);
@@ -100,10 +111,13 @@ describe('dts run (mode: structure) on the built CLI', () => {
     expect(await schemaFingerprint(target, 'shop')).toEqual(before);
   });
 
-  it('refuses the full modes for now: exit 69, one clear line', async () => {
-    const r = await runDts(['run', taskFile('full', 'dry', 'full')], { env });
+  it('refuses full+incremental for now: exit 69, one clear line, nothing touched', async () => {
+    const r = await runDts(['run', taskFile('incr', 'dry', 'full+incremental')], { env });
     expect(r.code).toBe(69);
-    expect(r.stderr).toContain('mode full: the data copy is not implemented yet');
+    expect(r.stderr).toBe(
+      `error: ${join(dir, 'incr.yaml')}: mode full+incremental: incremental sync is not available in dts run yet\n` +
+        'hint: use mode: full (a one-off copy) or mode: structure\n',
+    );
     expect(await userTables('dry')).toBe(0);
   });
 });

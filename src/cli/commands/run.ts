@@ -1,29 +1,41 @@
 import { Option, type Command } from 'commander';
-import { DtsError, ExitCode } from '../../errors.js';
+import { validate } from '../../checks/validate.js';
+import type { Report } from '../../checks/report.js';
+import { runFullLoad } from '../../copy/index.js';
+import type { FullLoadReport } from '../../copy/report.js';
+import { DtsError, ExitCode, isDtsError } from '../../errors.js';
 import { migrateSchema, planSchema } from '../../schema/index.js';
 import type { SchemaPlanReport, SchemaReport } from '../../schema/report.js';
 import { loadTask } from '../../task/load.js';
 import type { Task } from '../../task/types.js';
 import type { CliContext } from '../context.js';
-import { createOutput, type Output } from '../output.js';
+import { createOutput, reportError, type Output } from '../output.js';
+import { createProgressRenderer, renderFullLoadReport } from '../render/progress.js';
+import { renderReport } from '../render/report.js';
 import { renderSchemaPlan, renderSchemaReport } from '../render/schema-report.js';
 
 interface RunFlags {
   readonly dryRun?: boolean;
   readonly json?: boolean;
   readonly now?: boolean;
+  readonly validate?: boolean;
 }
+
+/** What one task of the queue ended with, for --json and the exit code. */
+type TaskResult =
+  | SchemaReport
+  | SchemaPlanReport
+  | FullLoadReport
+  | { readonly task: string; readonly ok: false; readonly validation: Report }
+  | { readonly task: string; readonly ok: false; readonly error: { code: string; message: string } };
 
 /** Refuse what this release cannot do yet, before touching anything. */
 function refuseUnsupported(task: Task): void {
-  if (task.mode !== 'structure')
+  if (task.mode === 'full+incremental')
     throw new DtsError(
       'not-implemented',
-      `${task.file}: mode ${task.mode}: the data copy is not implemented yet`,
-      {
-        hint: 'use mode: structure to migrate the schema only',
-        exitCode: ExitCode.notImplemented,
-      },
+      `${task.file}: mode full+incremental: incremental sync is not available in dts run yet`,
+      { hint: 'use mode: full (a one-off copy) or mode: structure', exitCode: ExitCode.notImplemented },
     );
 }
 
@@ -52,40 +64,101 @@ async function waitForSchedule(task: Task, ctx: CliContext, out: Output): Promis
   if (live) ctx.stderr.write('\n');
 }
 
-/** `dts run`: migrate each task in turn. This release does `mode: structure` (the schema stage). */
+/**
+ * The queue order: tasks without a schedule first, in the order given, then scheduled ones by time
+ * (a stable sort keeps the given order between equal times).
+ */
+export function queueOrder(tasks: readonly Task[]): Task[] {
+  const key = (t: Task) => t.schedule?.getTime() ?? -Infinity;
+  return [...tasks].sort((a, b) => key(a) - key(b));
+}
+
+/** Run one task to its end; a failure of this task is returned, not thrown, so the queue goes on. */
+async function runTask(task: Task, flags: RunFlags, ctx: CliContext, out: Output): Promise<TaskResult> {
+  const prompt = ctx.prompt ? { prompt: ctx.prompt } : {};
+  const onStep = (text: string) => out.note(`${task.name}: ${text}`);
+  if (flags.dryRun) {
+    const plan = await planSchema(task, { ...prompt, onStep, readTarget: false });
+    out.line(renderSchemaPlan(plan));
+    return plan;
+  }
+  if (!flags.now) await waitForSchedule(task, ctx, out);
+  if (flags.validate !== false) {
+    onStep('validating');
+    const report = await validate(task, prompt);
+    if (!report.ok) {
+      out.line(
+        renderReport({ ...report, results: report.results.filter((r) => r.severity !== 'pass') }, out.color),
+      );
+      out.note(
+        `${task.name}: not started: validate found problems (fix them, or --no-validate to skip the checks)`,
+      );
+      return { task: task.name, ok: false, validation: report };
+    }
+  }
+  if (task.mode === 'structure') {
+    const report = await migrateSchema(task, { ...prompt, onStep });
+    out.line(renderSchemaReport(report, out.color));
+    return report;
+  }
+  const progress = createProgressRenderer(out, { jsonLines: (l) => ctx.stderr.write(l + '\n') });
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let report: FullLoadReport;
+  try {
+    report = await runFullLoad(task, { ...prompt, onEvent: progress.onEvent, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await progress.finish();
+  }
+  out.line(renderSchemaReport(report.preData, out.color));
+  if (report.postData) out.line(renderSchemaReport(report.postData, out.color));
+  out.line(renderFullLoadReport(report, out.color));
+  return report;
+}
+
+/** `dts run`: validate, then migrate each task in turn (a queue in schedule order). */
 export function registerRun(program: Command, ctx: CliContext): void {
   program
     .command('run')
     .description('Migrate: schema, data, then (full+incremental) keep syncing until complete')
-    .argument('<task...>', 'task file(s), run one after another')
+    .argument('<task...>', 'task file(s): a queue, run one after another in schedule order')
     .addOption(new Option('--dry-run', 'print the DDL plan; change nothing (the target is not contacted)'))
     .addOption(new Option('--json', 'print the result as JSON'))
-    .addOption(new Option('--now', "start at once, ignoring the task's schedule"))
+    .addOption(new Option('--now', "start at once, ignoring the tasks' schedules"))
+    .addOption(new Option('--no-validate', 'skip the checks dts validate runs before starting'))
     .action(async (files: string[], flags: RunFlags) => {
       const out = createOutput(Boolean(flags.json), ctx);
-      const results: (SchemaReport | SchemaPlanReport)[] = [];
-      let ok = true;
+      // Every file is read and checked before anything starts: a typo in the third file must not
+      // leave the first two half-run.
+      const tasks: Task[] = [];
       for (const file of files) {
         const task = await loadTask(file, ctx.env);
         refuseUnsupported(task);
-        const deps = {
-          ...(ctx.prompt ? { prompt: ctx.prompt } : {}),
-          onStep: (text: string) => out.note(`${task.name}: ${text}`),
-        };
-        if (files.length > 1 && results.length > 0) out.line('');
-        if (flags.dryRun) {
-          const plan = await planSchema(task, { ...deps, readTarget: false });
-          results.push(plan);
-          out.line(renderSchemaPlan(plan));
-          continue;
-        }
-        if (!flags.now) await waitForSchedule(task, ctx, out);
-        const report = await migrateSchema(task, deps);
-        results.push(report);
-        out.line(renderSchemaReport(report, out.color));
-        ok &&= report.ok;
+        tasks.push(task);
       }
-      out.data(files.length === 1 ? results[0] : results);
-      ctx.exitCode = ok ? ExitCode.ok : ExitCode.target;
+      const results: TaskResult[] = [];
+      let exitCode: number = ExitCode.ok;
+      for (const task of queueOrder(tasks)) {
+        if (results.length > 0) out.line('');
+        let result: TaskResult;
+        try {
+          result = await runTask(task, flags, ctx, out);
+        } catch (e) {
+          if (!isDtsError(e) || tasks.length === 1) throw e;
+          const code = out.json ? e.exitCode : reportError(e, out, ctx);
+          result = { task: task.name, ok: false, error: { code: e.code, message: e.message } };
+          if (exitCode === ExitCode.ok) exitCode = code;
+        }
+        results.push(result);
+        if (!('ok' in result) || result.ok) continue;
+        if (exitCode === ExitCode.ok)
+          exitCode = 'validation' in result ? ExitCode.checksFailed : ExitCode.target;
+      }
+      out.data(results.length === 1 ? results[0] : results);
+      ctx.exitCode = exitCode;
     });
 }

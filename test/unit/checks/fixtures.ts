@@ -60,7 +60,14 @@ export function sourceDb(over: Partial<SourceDatabase> = {}): SourceDatabase {
 
 /** One database whose selection is all of its relations (tests pick `selected` when they need less). */
 export function database(src: SourceDatabase, over: Partial<DatabaseFacts> = {}): DatabaseFacts {
-  return { name: src.name, source: fact(src), selected: src.relations, target: fact(undefined), ...over };
+  return {
+    name: src.name,
+    targetName: src.name,
+    source: fact(src),
+    selected: src.relations,
+    target: fact(undefined),
+    ...over,
+  };
 }
 
 const settings = (values: Record<string, string>) =>
