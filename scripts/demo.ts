@@ -8,7 +8,7 @@ import { startServer, SUPERUSER_PASSWORD } from '../test/harness/pg-server.js';
 
 const root = new URL('..', import.meta.url).pathname;
 /** The most this release can do end to end. */
-const MODE = 'structure';
+const MODE = 'full';
 const dts = (args: string[], env: NodeJS.ProcessEnv) => {
   console.log(`\n$ dts ${args.join(' ')}`);
   const r = spawnSync(process.execPath, [join(root, 'bin/dts'), ...args], { stdio: 'inherit', env });
