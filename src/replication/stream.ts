@@ -105,7 +105,8 @@ export class ReplicationStream {
           if (msg.replyRequested) this.send(false);
           this.push({ type: 'keepalive', walEnd: msg.walEnd }, 0);
         } else {
-          this.push({ type: 'data', payload: msg.payload }, chunk.length);
+          // A copy: node-postgres reuses its read buffer for the next messages, and this one is queued.
+          this.push({ type: 'data', payload: Buffer.from(msg.payload) }, chunk.length);
         }
       });
       (client as unknown as { connection: { once(e: string, fn: () => void): void } }).connection.once(

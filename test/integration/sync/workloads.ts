@@ -118,3 +118,51 @@ export async function typesWorkload(source: TestServer, database: string): Promi
     await c.end();
   }
 }
+
+/** Transfers between accounts plus an insert-only log without any unique constraint (duplicates show). */
+export const CONCURRENT_DDL = `
+CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO accounts SELECT g, 1000 FROM generate_series(1, 20) g;
+CREATE TABLE log (writer int, seq int, note text);
+ALTER TABLE log REPLICA IDENTITY FULL;
+`;
+
+/**
+ * Writers whose transactions overlap on purpose: each round, every writer BEGINs and writes, then they
+ * COMMIT in reverse order, so the transaction that began first commits last.
+ */
+export async function concurrentWorkload(
+  source: TestServer,
+  database: string,
+  rounds = 40,
+  writers = 4,
+): Promise<{ transactions: number; beganFirstCommittedLast: number }> {
+  const clients = await Promise.all(Array.from({ length: writers }, () => client(source, database)));
+  let transactions = 0;
+  let inverted = 0;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const [w, c] of clients.entries()) {
+        await c.query('BEGIN');
+        await c.query(`INSERT INTO log VALUES ($1, $2, 'begin')`, [w, r]);
+        const from = ((r * writers + w) % 20) + 1;
+        await c.query(`UPDATE accounts SET balance = balance - 1 WHERE id = $1`, [from]);
+      }
+      const order = r % 2 === 0 ? [...clients.keys()].reverse() : [...clients.keys()];
+      if (r % 2 === 0) inverted++;
+      for (const w of order) {
+        const c = clients[w]!;
+        // The row this writer already holds (another's would wait for a COMMIT that comes later).
+        await c.query(`UPDATE accounts SET balance = balance * 2 WHERE id = $1`, [
+          ((r * writers + w) % 20) + 1,
+        ]);
+        await c.query(`INSERT INTO log VALUES ($1, $2, 'commit')`, [w, r]);
+        await c.query('COMMIT');
+        transactions++;
+      }
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+  return { transactions, beganFirstCommittedLast: inverted };
+}
