@@ -3,9 +3,11 @@ import { password as passwordPrompt } from '@inquirer/prompts';
 import { ExitCode } from '../errors.js';
 import type { CliContext } from './context.js';
 import { createOutput, notImplemented, reportError } from './output.js';
+import { registerCancel } from './commands/cancel.js';
 import { registerCreate } from './commands/create.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRun } from './commands/run.js';
+import { registerStatus } from './commands/status.js';
 import { registerValidate } from './commands/validate.js';
 import { VERSION } from '../version.js';
 
@@ -33,11 +35,11 @@ Environment: NO_COLOR turns colour off. Passwords come from \${ENV} references, 
   registerCreate(program, ctx);
   registerValidate(program, ctx);
   registerRun(program, ctx);
+  registerStatus(program, ctx);
+  registerCancel(program, ctx);
   registerDemo(program, ctx, (argv, env) => main(argv, { ...ctx, env, exitCode: ExitCode.ok }));
 
   const later: [string, string, string][] = [
-    ['status', '<task>', 'Show the progress of a task, from any terminal'],
-    ['cancel', '<task>', 'Stop a task and remove its replication slot and publication'],
     ['complete', '<task>', 'Drain the last changes, sync sequences, release the source and report'],
   ];
   for (const [name, args, description] of later) {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { displayName } from '../catalog/display.js';
 import { replicationNames } from '../catalog/names.js';
 import { resolveDatabases, type DatabasePatterns } from '../catalog/selection.js';
@@ -7,18 +8,25 @@ import { isPgServerError, sqlError } from '../pg/errors.js';
 import type { PasswordPrompt } from '../pg/password.js';
 import { quoteQualified } from '../pg/quote.js';
 import { migrateSchema } from '../schema/index.js';
+import type { SchemaReport } from '../schema/report.js';
 import {
   ensureState,
+  recordDatabase,
   recordLoadPhase,
   recordLoadStart,
   recordPhaseFinished,
   recordPhaseStarted,
+  recordRunner,
+  recordSchemaPhaseDone,
   recordTask,
   recordTaskPhase,
   recordUnitDone,
   recordUnitStarted,
+  recordUnitsPlanned,
   serialized,
   type Queryable,
+  type RunnerInfo,
+  type TaskState,
   type UnitRef,
 } from '../state/store.js';
 import type { Task } from '../task/types.js';
@@ -37,16 +45,45 @@ import { closeWorkers, openWorkers, runOnWorkers } from './workers.js';
 export interface FullLoadDeps {
   readonly prompt?: PasswordPrompt;
   readonly onEvent?: FullLoadListener;
-  /** Aborting stops starting COPYs and cuts the running ones short; runFullLoad then rejects. */
+  /**
+   * Aborting stops starting COPYs and cuts the running ones short; runFullLoad then rejects with a
+   * `cancelled` or `interrupted` DtsError (exit 5), by the abort reason (a StopReason), after recording it.
+   */
   readonly signal?: AbortSignal;
   /**
    * Keep the slot after the load (full+incremental streams from it). By default the slot is TEMPORARY:
    * it exists only to export the snapshot, and goes away with its connection even if dts crashes.
    */
   readonly keepSlot?: boolean;
+  /** What `_dts` held before this run (read under the runner lock): a resumed run skips what is committed. */
+  readonly prior?: TaskState;
+  /** Recorded in `_dts.tasks` once the state exists (first run: after pre-data created the database). */
+  readonly runner?: RunnerInfo;
 }
 
-/** A database of the task: the patterns that select its tables and where it goes. */
+/** Why a run stopped before its end: `dts cancel`, or Ctrl-C / SIGTERM (resumable). */
+export type StopReason = 'cancelled' | 'interrupted';
+
+/** The error a stopped run ends with; the task's phase says the same in `_dts`. */
+export function stopError(task: Task, reason: StopReason, cause?: unknown): DtsError {
+  const file = task.file;
+  return reason === 'cancelled'
+    ? new DtsError('cancelled', `task ${task.name} was cancelled (dts cancel)`, {
+        hint: `\`dts run --restart ${file}\` starts it again`,
+        exitCode: ExitCode.state,
+        cause,
+      })
+    : new DtsError('interrupted', `task ${task.name} was interrupted; nothing is lost`, {
+        hint: `run \`dts run ${file}\` again to resume`,
+        exitCode: ExitCode.state,
+        cause,
+      });
+}
+
+const stopReason = (signal: AbortSignal | undefined): StopReason =>
+  signal?.reason === 'cancelled' ? 'cancelled' : 'interrupted';
+
+/** A database of the task and where it goes. */
 interface DatabaseJob {
   readonly source: string;
   readonly target: string;
@@ -69,6 +106,16 @@ async function sql<T>(side: Side, doing: string, fn: () => Promise<T>): Promise<
   }
 }
 
+const jobFor = (task: Task, source: string, target: string): DatabaseJob => {
+  const { databases } = resolveDatabases(task.objects, [
+    { name: source, allowConnections: true, isTemplate: false },
+  ]);
+  return { source, target, patterns: databases[0]! };
+};
+
+/** A load phase from which the database's rows are all on the target (its copy is not redone). */
+const COPIED_PHASES: ReadonlySet<string> = new Set(['copied', 'refresh', 'done']);
+
 /**
  * `mode: full` (issue #4): schema pre-data, then every selected table copied as of ONE snapshot per
  * database with parallel COPY streams, large objects and sequences, then post-data (keys, indexes, FKs,
@@ -77,6 +124,12 @@ async function sql<T>(side: Side, doing: string, fn: () => Promise<T>): Promise<
  *
  * Post-data runs once, after all data: the schema stage's API applies a phase for the whole task, so
  * indexes are not built table by table as each table finishes.
+ *
+ * Resume (`deps.prior`): what `_dts` records as committed is not done again: pre-data and post-data when
+ * every database has them, the copy of a database whose load reached `copied`, refresh and ANALYZE of one
+ * that reached `done`. A database whose copy did not finish is copied again from a NEW snapshot (the
+ * exported one died with the run); every table of it is emptied first, in the same transaction as its
+ * COPY (or once before the ranges of a split table), so rows are never there twice.
  */
 export async function runFullLoad(task: Task, deps: FullLoadDeps = {}): Promise<FullLoadReport> {
   const started = Date.now();
@@ -84,48 +137,95 @@ export async function runFullLoad(task: Task, deps: FullLoadDeps = {}): Promise<
   const onStep = (text: string) => emit({ type: 'step', text });
   const timings: PhaseTimingReport[] = [];
   const schemaDeps = { ...prompt(deps), onStep };
+  const prior = deps.prior;
+  const known = prior?.databases ?? [];
+  const preDataDone = known.length > 0 && known.every((d) => d.preDataAt !== undefined);
+  const postDataDone = preDataDone && known.every((d) => d.postDataAt !== undefined);
+  const skipped = (): SchemaReport => ({ task: task.name, ok: true, databases: [], durationMs: 0 });
 
-  emit({ type: 'phase', database: undefined, phase: 'pre-data' });
   let t0 = Date.now();
-  const preData = await migrateSchema(task, { ...schemaDeps, phases: ['pre-data'] });
-  timings.push({ phase: 'pre-data', database: undefined, ms: Date.now() - t0 });
-  if (!preData.ok)
-    return {
-      task: task.name,
-      ok: false,
-      preData,
-      postData: undefined,
-      databases: [],
-      timings,
-      durationMs: Date.now() - started,
-    };
+  let preData: SchemaReport;
+  let jobs: DatabaseJob[];
+  if (preDataDone) {
+    onStep('the schema (pre-data) was created by an earlier run; not creating it again');
+    preData = skipped();
+    jobs = known.map((d) => jobFor(task, d.source, d.target));
+  } else {
+    emit({ type: 'phase', database: undefined, phase: 'pre-data' });
+    preData = await migrateSchema(task, { ...schemaDeps, phases: ['pre-data'] });
+    timings.push({ phase: 'pre-data', database: undefined, ms: Date.now() - t0 });
+    if (!preData.ok)
+      return {
+        task: task.name,
+        ok: false,
+        preData,
+        postData: undefined,
+        databases: [],
+        timings,
+        durationMs: Date.now() - started,
+      };
+    jobs = preData.databases.map((d) => jobFor(task, d.source, d.target));
+  }
 
   // The state lives in the target endpoint's database, which exists now (pre-data creates databases).
   const stateConnection = await connect(task.target, { side: 'target', ...prompt(deps) });
   const state = serialized(stateConnection.client);
+  const checkpoint = () => {
+    if (deps.signal?.aborted) throw stopError(task, stopReason(deps.signal));
+  };
   try {
     await sql('target', 'creating the _dts state schema', async () => {
       await ensureState(state);
       await recordTask(state, task.name, task.mode, 'copy');
+      if (deps.runner) await recordRunner(state, task.name, deps.runner);
+      for (const d of preData.databases) {
+        await recordDatabase(state, task.name, d);
+        await recordSchemaPhaseDone(state, task.name, d.source, 'pre-data');
+      }
     });
-    const jobs = preData.databases.map((d): DatabaseJob => {
-      const { databases } = resolveDatabases(task.objects, [
-        { name: d.source, allowConnections: true, isTemplate: false },
-      ]);
-      return { source: d.source, target: d.target, patterns: databases[0]! };
-    });
+    checkpoint();
 
     const loaded: Loaded[] = [];
-    for (const job of jobs) loaded.push(await loadDatabase(task, job, state, deps, timings));
+    for (const job of jobs) {
+      checkpoint();
+      const before = prior?.loads.find((l) => l.sourceDatabase === job.source);
+      if (before && COPIED_PHASES.has(before.phase)) {
+        onStep(
+          `${displayName(job.source)} was copied by an earlier run (snapshot ${before.consistentPoint})`,
+        );
+        loaded.push(await copiedEarlier(task, job, prior!, deps));
+        continue;
+      }
+      if (before)
+        onStep(
+          `the copy of ${displayName(job.source)} was interrupted; copying it again from a new snapshot`,
+        );
+      loaded.push(await loadDatabase(task, job, state, deps, timings));
+    }
+    checkpoint();
 
     await recordTaskPhase(state, task.name, 'post-data');
-    emit({ type: 'phase', database: undefined, phase: 'post-data' });
-    t0 = Date.now();
-    const postData = await migrateSchema(task, { ...schemaDeps, phases: ['post-data'] });
-    timings.push({ phase: 'post-data', database: undefined, ms: Date.now() - t0 });
+    let postData: SchemaReport;
+    if (postDataDone) {
+      onStep('post-data was committed by an earlier run; not creating it again');
+      postData = skipped();
+    } else {
+      emit({ type: 'phase', database: undefined, phase: 'post-data' });
+      t0 = Date.now();
+      postData = await migrateSchema(task, { ...schemaDeps, phases: ['post-data'] });
+      timings.push({ phase: 'post-data', database: undefined, ms: Date.now() - t0 });
+      for (const d of postData.databases)
+        if (d.committed) await recordSchemaPhaseDone(state, task.name, d.source, 'post-data');
+    }
 
     const databases: DatabaseLoadReport[] = [];
     for (const { report, matviews } of loaded) {
+      checkpoint();
+      const before = prior?.loads.find((l) => l.sourceDatabase === report.source);
+      if (before?.phase === 'done' && report.copiedEarlier) {
+        databases.push({ ...report, refreshed: [] });
+        continue;
+      }
       await recordLoadPhase(state, task.name, report.source, 'refresh');
       emit({ type: 'phase', database: report.source, phase: 'refresh' });
       t0 = Date.now();
@@ -153,11 +253,67 @@ export async function runFullLoad(task: Task, deps: FullLoadDeps = {}): Promise<
       durationMs: Date.now() - started,
     };
   } catch (e) {
-    await recordTaskPhase(state, task.name, 'failed').catch(() => undefined);
+    const phase =
+      e instanceof DtsError && (e.code === 'cancelled' || e.code === 'interrupted') ? e.code : 'failed';
+    await recordTaskPhase(state, task.name, phase).catch(() => undefined);
     throw e;
   } finally {
     await stateConnection.close();
   }
+}
+
+/**
+ * A database copied by an earlier run: its report from `_dts`, and its materialized views read again
+ * (refresh comes after post-data). Large objects and sequences were set then and are not counted here.
+ */
+async function copiedEarlier(
+  task: Task,
+  job: DatabaseJob,
+  prior: TaskState,
+  deps: FullLoadDeps,
+): Promise<Loaded> {
+  const load = prior.loads.find((l) => l.sourceDatabase === job.source)!;
+  const byTable = new Map<string, TableLoadReport>();
+  for (const u of prior.tables.filter((t) => t.database === job.source)) {
+    const key = `${u.schema}\0${u.table}`;
+    const t = byTable.get(key);
+    byTable.set(key, {
+      schema: u.schema,
+      name: u.table,
+      format: u.format === 'text' ? 'text' : 'binary',
+      formatReason: undefined,
+      parts: u.parts,
+      rows: (t?.rows ?? 0) + u.rows,
+      bytes: (t?.bytes ?? 0) + u.bytes,
+      ms: 0,
+    });
+  }
+  const tables = [...byTable.values()];
+  const matviews = await withConnection(
+    task.source,
+    { side: 'source', database: job.source, ...prompt(deps) },
+    (c) => sql('source', 'listing materialized views', () => readMaterializedViews(c.client)),
+  );
+  return {
+    report: {
+      source: job.source,
+      target: job.target,
+      slot: load.slot,
+      temporarySlot: load.temporarySlot,
+      consistentPoint: load.consistentPoint,
+      snapshotName: load.snapshotName,
+      snapshotAt: load.snapshotAt.toISOString(),
+      tables,
+      rows: tables.reduce((n, t) => n + t.rows, 0),
+      bytes: tables.reduce((n, t) => n + t.bytes, 0),
+      largeObjects: { count: 0, bytes: 0 },
+      sequences: 0,
+      replicaRole: true,
+      warnings: [],
+      copiedEarlier: true,
+    },
+    matviews,
+  };
 }
 
 /**
@@ -232,6 +388,8 @@ async function loadDatabase(
   );
 
   const first = workers[0]!;
+  // Test-only: end-to-end tests act on a run in progress (status, cancel, kill) without gigabytes of data.
+  const unitDelayMs = Number(process.env.DTS_TEST_COPY_DELAY_MS ?? 0) || 0;
   const warnings: string[] = [];
   try {
     const plan = await sql('source', `reading the tables of ${displayName(database)}`, async () => {
@@ -257,6 +415,19 @@ async function loadDatabase(
       })),
     });
 
+    const refOf = (unit: CopyUnit): UnitRef => ({
+      task: task.name,
+      database,
+      schema: unit.table.schema,
+      table: unit.table.name,
+      part: unit.part,
+      parts: unit.table.parts,
+      format: unit.table.format,
+    });
+    await sql('target', 'recording the copy plan in _dts', () =>
+      recordUnitsPlanned(state, plan.units.map(refOf)),
+    );
+
     const results = new Map<string, { rows: number; bytes: number; start: number; end: number }>();
     await phase('copy', async () => {
       // Split tables are emptied once here; their ranges then only append.
@@ -266,15 +437,8 @@ async function loadDatabase(
         );
       const run = async (w: (typeof workers)[number], unit: CopyUnit) => {
         const table = displayName(unit.table.schema, unit.table.name);
-        const ref: UnitRef = {
-          task: task.name,
-          database,
-          schema: unit.table.schema,
-          table: unit.table.name,
-          part: unit.part,
-          parts: unit.table.parts,
-          format: unit.table.format,
-        };
+        const ref = refOf(unit);
+        if (unitDelayMs > 0) await sleep(unitDelayMs, undefined, { signal: deps.signal });
         await recordUnitStarted(state, ref);
         emit({ type: 'unit-started', database, table, part: unit.part, parts: unit.table.parts });
         const start = Date.now();
@@ -308,12 +472,7 @@ async function loadDatabase(
         }
       };
       await runOnWorkers(workers, plan.units, run, abort, deps.signal).catch((e) => {
-        if (deps.signal?.aborted)
-          throw new DtsError('interrupted', `copy of ${displayName(database)} interrupted`, {
-            hint: 'run the task again to start the load over',
-            exitCode: ExitCode.target,
-            cause: e,
-          });
+        if (deps.signal?.aborted) throw stopError(task, stopReason(deps.signal), e);
         throw e;
       });
     });

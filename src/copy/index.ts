@@ -1,4 +1,4 @@
-export { runFullLoad, type FullLoadDeps } from './full-load.js';
+export { runFullLoad, stopError, type FullLoadDeps, type StopReason } from './full-load.js';
 export type * from './events.js';
 export { FULL_LOAD_PHASES } from './events.js';
 export type * from './report.js';

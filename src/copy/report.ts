@@ -37,6 +37,11 @@ export interface DatabaseLoadReport {
   /** Target sessions loaded with session_replication_role = replica. */
   readonly replicaRole: boolean;
   readonly warnings: readonly string[];
+  /**
+   * Copied by an earlier run of the task (resume): the numbers come from `_dts`, large objects and
+   * sequences were set then and are not counted again.
+   */
+  readonly copiedEarlier?: boolean;
 }
 
 export interface PhaseTimingReport {

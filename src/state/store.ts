@@ -35,6 +35,47 @@ export async function recordTaskPhase(db: Queryable, task: string, phase: string
   await db.query(sql.SET_TASK_PHASE, [task, phase]);
 }
 
+/** The process running a task: printed when a second `run` is refused, shown by `status`. */
+export interface RunnerInfo {
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: Date;
+  /** The target server process holding the runner lock (pg_locks.pid). */
+  readonly backendPid: number;
+}
+
+export async function recordRunner(db: Queryable, task: string, r: RunnerInfo): Promise<void> {
+  await db.query(sql.SET_RUNNER, [task, r.pid, r.host, r.startedAt, r.backendPid]);
+}
+
+export async function recordCancelRequest(db: Queryable, task: string): Promise<void> {
+  await db.query(sql.REQUEST_CANCEL, [task]);
+}
+
+/** A database of the task and what pre-data did to it (it may have created the database). */
+export async function recordDatabase(
+  db: Queryable,
+  task: string,
+  d: { readonly source: string; readonly target: string; readonly createdDatabase: boolean },
+): Promise<void> {
+  await db.query(sql.UPSERT_DATABASE, [task, d.source, d.target, d.createdDatabase]);
+}
+
+/** Only after the schema phase committed in that database (see the watermark note in sql.ts). */
+export async function recordSchemaPhaseDone(
+  db: Queryable,
+  task: string,
+  database: string,
+  phase: 'pre-data' | 'post-data',
+): Promise<void> {
+  await db.query(phase === 'pre-data' ? sql.SET_PRE_DATA_DONE : sql.SET_POST_DATA_DONE, [task, database]);
+}
+
+/** Remove every record of a task (the `_dts` tables stay). */
+export async function forgetTask(db: Queryable, task: string): Promise<void> {
+  for (const statement of sql.FORGET_TASK) await db.query(statement, [task]);
+}
+
 /** The snapshot a database's load is taken at: where incremental sync will start. */
 export interface LoadRecord {
   readonly task: string;
@@ -109,6 +150,12 @@ export interface UnitRef {
   readonly format: string;
 }
 
+/** Record every unit of the plan as not started yet, so status knows the totals. */
+export async function recordUnitsPlanned(db: Queryable, units: readonly UnitRef[]): Promise<void> {
+  for (const u of units)
+    await db.query(sql.UNIT_PLANNED, [u.task, u.database, u.schema, u.table, u.part, u.parts, u.format]);
+}
+
 export async function recordUnitStarted(db: Queryable, u: UnitRef): Promise<void> {
   await db.query(sql.UNIT_STARTED, [u.task, u.database, u.schema, u.table, u.part, u.parts, u.format]);
 }
@@ -139,6 +186,16 @@ export interface PhaseTiming {
   readonly finishedAt: Date | undefined;
 }
 
+/** A database of the task and the schema phases committed in it. */
+export interface DatabaseState {
+  readonly source: string;
+  readonly target: string;
+  /** dts created this database on the target (cancel --drop-target may drop it). */
+  readonly createdDatabase: boolean;
+  readonly preDataAt: Date | undefined;
+  readonly postDataAt: Date | undefined;
+}
+
 /** Everything recorded about a task, for `status` and for tests. */
 export interface TaskState {
   readonly task: string;
@@ -146,6 +203,10 @@ export interface TaskState {
   readonly phase: string;
   readonly startedAt: Date;
   readonly updatedAt: Date;
+  /** The last runner that started; whether it is alive is pg_locks' business (see lock.ts). */
+  readonly runner: RunnerInfo | undefined;
+  readonly cancelRequestedAt: Date | undefined;
+  readonly databases: readonly DatabaseState[];
   readonly loads: readonly (LoadRecord & {
     readonly phase: string;
     readonly startedAt: Date;
@@ -189,6 +250,13 @@ export async function readTaskState(db: Queryable, task: string): Promise<TaskSt
     startedAt: date(r.started_at),
     finishedAt: date(r.finished_at),
   }));
+  const databases = ((await db.query(sql.READ_DATABASES, [task])).rows as Row[]).map((r) => ({
+    source: String(r.source_database),
+    target: String(r.target_database),
+    createdDatabase: r.created_database === true || r.created_database === 't',
+    preDataAt: date(r.pre_data_at),
+    postDataAt: date(r.post_data_at),
+  }));
   const timings = ((await db.query(sql.READ_TIMINGS, [task])).rows as Row[]).map((r) => ({
     database: String(r.source_database),
     phase: String(r.phase),
@@ -201,6 +269,17 @@ export async function readTaskState(db: Queryable, task: string): Promise<TaskSt
     phase: String(t.phase),
     startedAt: date(t.started_at)!,
     updatedAt: date(t.updated_at)!,
+    runner:
+      t.runner_pid == null
+        ? undefined
+        : {
+            pid: Number(t.runner_pid),
+            host: String(t.runner_host),
+            startedAt: date(t.runner_started_at)!,
+            backendPid: Number(t.runner_backend_pid),
+          },
+    cancelRequestedAt: date(t.cancel_requested_at),
+    databases,
     loads,
     tables,
     timings,

@@ -28,16 +28,13 @@ describe('dts (the built CLI)', () => {
     expect(r.stderr).toContain('(Did you mean validate?)');
   });
 
-  it.each(['status', 'cancel', 'complete'])(
-    'dts %s is not implemented yet: exit 69, one line, no stack',
-    async (cmd) => {
-      const r = await runDts([cmd, 'x.yaml']);
-      expect(r.code).toBe(69);
-      expect(r.stderr).toBe(
-        `error: dts ${cmd} is not implemented yet\nhint: this release supports create, validate and run (mode: structure); see README for the roadmap\n`,
-      );
-    },
-  );
+  it.each(['complete'])('dts %s is not implemented yet: exit 69, one line, no stack', async (cmd) => {
+    const r = await runDts([cmd, 'x.yaml']);
+    expect(r.code).toBe(69);
+    expect(r.stderr).toBe(
+      `error: dts ${cmd} is not implemented yet\nhint: this release supports create, validate and run (mode: structure); see README for the roadmap\n`,
+    );
+  });
 
   it('reports a malformed task file with lines, exit 2, no stack trace', async () => {
     const f = task(

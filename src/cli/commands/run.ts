@@ -1,11 +1,14 @@
 import { Option, type Command } from 'commander';
 import { validate } from '../../checks/validate.js';
-import type { Report } from '../../checks/report.js';
-import { runFullLoad } from '../../copy/index.js';
+import { buildReport, type Report } from '../../checks/report.js';
+import { runFullLoad, type StopReason } from '../../copy/index.js';
 import type { FullLoadReport } from '../../copy/report.js';
 import { DtsError, ExitCode, isDtsError } from '../../errors.js';
 import { migrateSchema, planSchema } from '../../schema/index.js';
 import type { SchemaPlanReport, SchemaReport } from '../../schema/report.js';
+import { releaseSource } from '../../state/cancel.js';
+import { acquireRunnerLock } from '../../state/lock.js';
+import type { TaskState } from '../../state/store.js';
 import { loadTask } from '../../task/load.js';
 import type { Task } from '../../task/types.js';
 import type { CliContext } from '../context.js';
@@ -18,6 +21,7 @@ interface RunFlags {
   readonly dryRun?: boolean;
   readonly json?: boolean;
   readonly now?: boolean;
+  readonly restart?: boolean;
   readonly validate?: boolean;
 }
 
@@ -27,7 +31,11 @@ type TaskResult =
   | SchemaPlanReport
   | FullLoadReport
   | { readonly task: string; readonly ok: false; readonly validation: Report }
-  | { readonly task: string; readonly ok: false; readonly error: { code: string; message: string } };
+  | { readonly task: string; readonly ok: false; readonly error: { code: string; message: string } }
+  | { readonly task: string; readonly ok: true; readonly alreadyDone: true };
+
+/** Validate (unless --no-validate): undefined to go on, or the refusal to return. */
+type ValidateStep = (prior: TaskState | undefined) => Promise<TaskResult | undefined>;
 
 /** Refuse what this release cannot do yet, before touching anything. */
 function refuseUnsupported(task: Task): void {
@@ -83,41 +91,122 @@ async function runTask(task: Task, flags: RunFlags, ctx: CliContext, out: Output
     return plan;
   }
   if (!flags.now) await waitForSchedule(task, ctx, out);
-  if (flags.validate !== false) {
+  const report: ValidateStep = async (prior) => {
+    if (flags.validate === false) return undefined;
     onStep('validating');
-    const report = await validate(task, prompt);
-    if (!report.ok) {
-      out.line(
-        renderReport({ ...report, results: report.results.filter((r) => r.severity !== 'pass') }, out.color),
+    let result = await validate(task, prompt);
+    // A resumed run finds on the target the objects its own pre-data created: that is not a clash.
+    if (prior?.databases.some((d) => d.preDataAt !== undefined))
+      result = buildReport(
+        result.task,
+        result.mode,
+        result.results.filter((r) => r.id !== 'target.existing_objects'),
       );
-      out.note(
-        `${task.name}: not started: validate found problems (fix them, or --no-validate to skip the checks)`,
-      );
-      return { task: task.name, ok: false, validation: report };
-    }
-  }
+    if (result.ok) return undefined;
+    out.line(
+      renderReport({ ...result, results: result.results.filter((r) => r.severity !== 'pass') }, out.color),
+    );
+    out.note(
+      `${task.name}: not started: validate found problems (fix them, or --no-validate to skip the checks)`,
+    );
+    return { task: task.name, ok: false, validation: result };
+  };
   if (task.mode === 'structure') {
-    const report = await migrateSchema(task, { ...prompt, onStep });
-    out.line(renderSchemaReport(report, out.color));
-    return report;
+    const refused = await report(undefined);
+    if (refused) return refused;
+    const schema = await migrateSchema(task, { ...prompt, onStep });
+    out.line(renderSchemaReport(schema, out.color));
+    return schema;
   }
-  const progress = createProgressRenderer(out, { jsonLines: (l) => ctx.stderr.write(l + '\n') });
+  return runFull(task, flags, ctx, out, report);
+}
+
+/**
+ * Mode full under the runner lock: one runner per task; a done task is left alone; a cancelled one
+ * needs --restart; anything else resumes from what `_dts` records (see runFullLoad).
+ */
+async function runFull(
+  task: Task,
+  flags: RunFlags,
+  ctx: CliContext,
+  out: Output,
+  validated: ValidateStep,
+): Promise<TaskResult> {
+  const prompt = ctx.prompt ? { prompt: ctx.prompt } : {};
+  const lock = await acquireRunnerLock(task, prompt);
   const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  let report: FullLoadReport;
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) {
+      // Nothing durable is half-written: COPYs roll back and the temporary slot goes with the process.
+      ctx.stderr.write(`${task.name}: stopped at once; run \`dts run ${task.file}\` again to resume\n`);
+      process.exit(ExitCode.state);
+    }
+    out.note(`${task.name}: stopping (recording the state; Ctrl-C again stops at once)`);
+    controller.abort('interrupted' satisfies StopReason);
+  };
+  let polling = false;
+  const poll = setInterval(() => {
+    if (polling || controller.signal.aborted) return;
+    polling = true;
+    lock
+      .cancelRequested()
+      .then((yes) => {
+        if (yes) {
+          out.note(`${task.name}: dts cancel asked this run to stop`);
+          controller.abort('cancelled' satisfies StopReason);
+        }
+      })
+      // The lock's connection is gone, and with it the lock: another runner could start, so stop.
+      .catch(() => controller.abort('interrupted' satisfies StopReason))
+      .finally(() => (polling = false));
+  }, 1000);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    report = await runFullLoad(task, { ...prompt, onEvent: progress.onEvent, signal: controller.signal });
+    const prior = lock.state;
+    if (prior?.phase === 'done') {
+      out.note(`${task.name}: task ${task.name} is already done; nothing to do`);
+      return { task: task.name, ok: true, alreadyDone: true };
+    }
+    if (prior?.phase === 'cancelled' && !flags.restart)
+      throw new DtsError('cancelled', `task ${task.name} was cancelled`, {
+        hint: `\`dts run --restart ${task.file}\` starts it again (what was committed is kept, the copy starts from a new snapshot)`,
+        exitCode: ExitCode.state,
+      });
+    if (prior) out.note(`${task.name}: resuming (recorded phase: ${prior.phase})`);
+    const refused = await validated(prior);
+    if (refused) return refused;
+    const progress = createProgressRenderer(out, { jsonLines: (l) => ctx.stderr.write(l + '\n') });
+    let report: FullLoadReport;
+    try {
+      report = await runFullLoad(task, {
+        ...prompt,
+        onEvent: progress.onEvent,
+        signal: controller.signal,
+        ...(prior ? { prior } : {}),
+        runner: lock.info,
+      });
+    } catch (e) {
+      if (isDtsError(e) && e.code === 'cancelled') {
+        const databases = [...(prior?.loads.map((l) => l.sourceDatabase) ?? [])];
+        await releaseSource(task, databases, prompt).catch(() => undefined);
+      }
+      throw e;
+    } finally {
+      await progress.finish();
+    }
+    out.line(renderSchemaReport(report.preData, out.color));
+    if (report.postData) out.line(renderSchemaReport(report.postData, out.color));
+    out.line(renderFullLoadReport(report, out.color));
+    return report;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    await progress.finish();
+    clearInterval(poll);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await lock.release();
   }
-  out.line(renderSchemaReport(report.preData, out.color));
-  if (report.postData) out.line(renderSchemaReport(report.postData, out.color));
-  out.line(renderFullLoadReport(report, out.color));
-  return report;
 }
 
 /** `dts run`: validate, then migrate each task in turn (a queue in schedule order). */
@@ -130,6 +219,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .addOption(new Option('--json', 'print the result as JSON'))
     .addOption(new Option('--now', "start at once, ignoring the tasks' schedules"))
     .addOption(new Option('--no-validate', 'skip the checks dts validate runs before starting'))
+    .addOption(new Option('--restart', 'run a task that was cancelled again (mode: full)'))
     .action(async (files: string[], flags: RunFlags) => {
       const out = createOutput(Boolean(flags.json), ctx);
       // Every file is read and checked before anything starts: a typo in the third file must not

@@ -1,0 +1,68 @@
+import type { ChalkInstance } from 'chalk';
+import { displayName, formatBytes } from '../../catalog/display.js';
+import type { CancelReport } from '../../state/cancel.js';
+import type { StatusSnapshot, TaskCondition } from '../../state/status.js';
+
+const duration = (ms: number): string => {
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor(s / 60) % 60;
+  return h > 0
+    ? `${h}h${String(m).padStart(2, '0')}m`
+    : m > 0
+      ? `${m}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
+};
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+function conditionColor(c: TaskCondition, color: ChalkInstance): (s: string) => string {
+  return {
+    running: color.cyan,
+    interrupted: color.yellow,
+    done: color.green,
+    failed: color.red,
+    cancelled: color.yellow,
+  }[c];
+}
+
+/** `dts status` for people: the task's condition, its runner, then each database and its unfinished tables. */
+export function renderStatus(s: StatusSnapshot, color: ChalkInstance): string {
+  const lines = [`task ${s.task} (mode ${s.mode}): ${conditionColor(s.condition, color)(s.summary)}`];
+  lines.push(
+    s.runner.alive
+      ? `  runner: alive${s.runner.pid !== undefined ? `, pid ${s.runner.pid} on host ${s.runner.host} since ${s.runner.since}` : ''}`
+      : `  runner: none${s.runner.pid !== undefined ? ` (last: pid ${s.runner.pid} on host ${s.runner.host}, started ${s.runner.since})` : ''}`,
+  );
+  if (s.cancelRequestedAt && s.condition === 'running')
+    lines.push(`  cancel requested at ${s.cancelRequestedAt}`);
+  for (const d of s.databases) {
+    const into = d.target === d.source ? '' : ` -> ${displayName(d.target)}`;
+    lines.push(`  ${displayName(d.source)}${into}: ${d.phase}`);
+    if (d.consistentPoint) lines.push(`    snapshot ${d.consistentPoint} at ${d.snapshotAt}`);
+    if (d.tablesTotal > 0)
+      lines.push(
+        `    tables ${d.tablesDone}/${d.tablesTotal} done, ${count(d.rows)} rows, ${formatBytes(d.bytes)}` +
+          (d.elapsedMs !== undefined ? `, ${duration(d.elapsedMs)}` : ''),
+      );
+    for (const t of d.unfinished) {
+      const state = t.partsRunning > 0 ? 'copying' : t.partsDone > 0 ? 'partly copied' : 'waiting';
+      const parts = t.parts > 1 ? ` (${t.partsDone}/${t.parts} parts)` : '';
+      lines.push(`    ${color.dim('·')} ${t.table}: ${state}${parts}`);
+    }
+  }
+  lines.push(color.dim(`  as of ${s.at}`));
+  return lines.join('\n');
+}
+
+/** `dts cancel` for people: what was stopped and dropped, and what was left. */
+export function renderCancel(r: CancelReport, color: ChalkInstance): string {
+  const lines = [
+    `task ${r.task}: ${color.yellow('cancelled')}${r.stoppedRunner ? ' (the runner stopped)' : ''}`,
+  ];
+  for (const s of r.droppedSlots) lines.push(`  dropped replication slot ${s} on the source`);
+  for (const p of r.droppedPublications) lines.push(`  dropped publication ${p} on the source`);
+  for (const d of r.droppedDatabases) lines.push(`  dropped database ${displayName(d)} on the target`);
+  for (const l of r.left) lines.push(`  left: ${l}`);
+  return lines.join('\n');
+}
