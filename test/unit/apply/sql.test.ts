@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { deleteRow, insertRows, truncate, updateRow, type MatchColumn } from '../../../src/apply/sql.js';
+
+const m = (name: string, type = 'integer', nullSafe = false, asText = false): MatchColumn => ({
+  name,
+  type,
+  nullSafe,
+  asText,
+});
+
+describe('apply statements', () => {
+  it('groups rows into one multi-row INSERT with quoted identifiers and parameters only', () => {
+    expect(insertRows('Sch"ema', 'Order Items', ['a""b', 'select'], 2)).toBe(
+      'INSERT INTO "Sch""ema"."Order Items" ("a""""b", "select") VALUES ($1, $2), ($3, $4)',
+    );
+  });
+
+  it('updates by key, or one row by ctid with NULL-safe matches for REPLICA IDENTITY FULL', () => {
+    expect(updateRow('public', 't', ['v'], [m('id')], false, false)).toBe(
+      'UPDATE "public"."t" SET "v" = $1 WHERE "id" = $2::integer',
+    );
+    expect(
+      updateRow('public', 't', ['v'], [m('a', 'integer', true), m('j', 'json', true, true)], true, false),
+    ).toBe(
+      'UPDATE "public"."t" SET "v" = $1 WHERE ctid = (SELECT ctid FROM "public"."t" WHERE "a" IS NOT DISTINCT FROM $2::integer AND "j"::text IS NOT DISTINCT FROM $3::text LIMIT 1)',
+    );
+    expect(deleteRow('public', 'p', [m('a', 'integer', true)], true, true)).toBe(
+      'DELETE FROM "public"."p" WHERE (tableoid, ctid) = (SELECT tableoid, ctid FROM "public"."p" WHERE "a" IS NOT DISTINCT FROM $1::integer LIMIT 1)',
+    );
+  });
+
+  it('truncates as sent: ONLY for plain tables, RESTART IDENTITY and CASCADE when the source used them', () => {
+    expect(
+      truncate(
+        [
+          { schema: 'public', name: 'a', partitioned: false },
+          { schema: 'public', name: 'p', partitioned: true },
+        ],
+        true,
+        true,
+      ),
+    ).toBe('TRUNCATE TABLE ONLY "public"."a", "public"."p" RESTART IDENTITY CASCADE');
+    expect(truncate([{ schema: 's', name: 'a', partitioned: false }], false, false)).toBe(
+      'TRUNCATE TABLE ONLY "s"."a"',
+    );
+  });
+});

@@ -1,0 +1,152 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { parseLsn } from '../../../src/pg/lsn.js';
+import { UNCHANGED } from '../../../src/replication/change.js';
+import { PgoutputDecoder } from '../../../src/replication/decode.js';
+
+/** Minimal pgoutput message writer (protocol 1), to feed the decoder exactly what a walsender sends. */
+class W {
+  private parts: Buffer[] = [];
+  u8(n: number) {
+    this.parts.push(Buffer.from([n]));
+    return this;
+  }
+  i16(n: number) {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(n);
+    this.parts.push(b);
+    return this;
+  }
+  i32(n: number) {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    this.parts.push(b);
+    return this;
+  }
+  i64(n: bigint) {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(n);
+    this.parts.push(b);
+    return this;
+  }
+  str(s: string) {
+    this.parts.push(Buffer.from(s + '\0'));
+    return this;
+  }
+  text(s: string) {
+    const b = Buffer.from(s);
+    return this.u8(0x74).i32(b.length).raw(b);
+  }
+  raw(b: Buffer) {
+    this.parts.push(b);
+    return this;
+  }
+  done() {
+    return Buffer.concat(this.parts);
+  }
+}
+
+const relation = () =>
+  new W()
+    .u8(0x52)
+    .i32(-5) // an OID above 2^31, read signed by the library: only a cache key
+    .str('public')
+    .str('t')
+    .u8(0x64)
+    .i16(3)
+    .u8(1)
+    .str('id')
+    .i32(20)
+    .i32(-1)
+    .u8(0)
+    .str('at')
+    .i32(1184)
+    .i32(-1)
+    .u8(0)
+    .str('doc')
+    .i32(3802)
+    .i32(-1)
+    .done();
+
+describe('PgoutputDecoder', () => {
+  it('keeps values as the source text (µs of timestamptz, int8, jsonb) without touching pg global parsers', () => {
+    const before = pg.types.getTypeParser(1184);
+    const d = new PgoutputDecoder();
+    expect(d.decode(relation())).toMatchObject({
+      kind: 'relation',
+      relation: { schema: 'public', name: 't' },
+    });
+    const ins = d.decode(
+      new W()
+        .u8(0x49)
+        .i32(-5)
+        .u8(0x4e)
+        .i16(3)
+        .text('9223372036854775807')
+        .text('2024-02-29 23:59:59.123456+00')
+        .text('{"a": 1.50}')
+        .done(),
+    );
+    expect(ins).toMatchObject({
+      kind: 'insert',
+      values: ['9223372036854775807', '2024-02-29 23:59:59.123456+00', '{"a": 1.50}'],
+    });
+    expect(pg.types.getTypeParser(1184)).toBe(before);
+    expect(typeof pg.types.getTypeParser(1184)('2024-01-01 00:00:00+00')).toBe('object'); // still a Date elsewhere
+  });
+
+  it('marks unchanged TOAST values as UNCHANGED, distinct from NULL, and reads key tuples', () => {
+    const d = new PgoutputDecoder();
+    d.decode(relation());
+    const upd = d.decode(new W().u8(0x55).i32(-5).u8(0x4e).i16(3).text('1').u8(0x6e).u8(0x75).done());
+    expect(upd).toMatchObject({ kind: 'update', old: undefined, values: ['1', null, UNCHANGED] });
+    const keyChange = d.decode(
+      new W()
+        .u8(0x55)
+        .i32(-5)
+        .u8(0x4b)
+        .i16(3)
+        .text('1')
+        .u8(0x6e)
+        .u8(0x6e)
+        .u8(0x4e)
+        .i16(3)
+        .text('2')
+        .u8(0x6e)
+        .u8(0x75)
+        .done(),
+    );
+    expect(keyChange).toMatchObject({
+      kind: 'update',
+      old: ['1', UNCHANGED, UNCHANGED],
+      values: ['2', null, UNCHANGED],
+    });
+    const del = d.decode(new W().u8(0x44).i32(-5).u8(0x4b).i16(3).text('2').u8(0x6e).u8(0x6e).done());
+    expect(del).toMatchObject({ kind: 'delete', old: ['2', UNCHANGED, UNCHANGED] });
+  });
+
+  it('reads BEGIN and COMMIT positions as Lsn, and TRUNCATE options', () => {
+    const d = new PgoutputDecoder();
+    d.decode(relation());
+    expect(d.decode(new W().u8(0x42).i64(0x1_0000_0100n).i64(0n).i32(7).done())).toEqual({
+      kind: 'begin',
+      finalLsn: parseLsn('1/100'),
+      xid: 7,
+    });
+    expect(d.decode(new W().u8(0x43).u8(0).i64(0x1_0000_0100n).i64(0x1_0000_0130n).i64(0n).done())).toEqual({
+      kind: 'commit',
+      finalLsn: parseLsn('1/100'),
+      lsn: parseLsn('1/130'),
+    });
+    expect(d.decode(new W().u8(0x54).i32(1).u8(3).i32(-5).done())).toMatchObject({
+      kind: 'truncate',
+      cascade: true,
+      restartIdentity: true,
+      relations: [{ name: 't' }],
+    });
+  });
+
+  it('fails loudly on a change for a relation it was never told about', () => {
+    expect(() => new PgoutputDecoder().decode(new W().u8(0x49).i32(9).u8(0x4e).i16(0).done())).toThrow();
+  });
+});
