@@ -106,7 +106,8 @@ export async function acquireRunnerLock(
       }
     })();
     const info: RunnerInfo = { pid: process.pid, host: hostname(), startedAt: new Date(), backendPid };
-    if (state)
+    // A done task is left untouched (`run` says so and stops).
+    if (state && state.phase !== 'done')
       await recordRunner(c.client, task.name, info).catch((e: unknown) => {
         throw sqlError(e, 'target', 'recording the runner in _dts.tasks');
       });
