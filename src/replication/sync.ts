@@ -220,8 +220,12 @@ async function session(
      * 5. No sleeping: the loop blocks only on the stream (woken by data, a keepalive, abort or a ping wait).
      */
     for (;;) {
-      if (deps.signal?.aborted) break;
       let item = s.poll();
+      if (deps.signal?.aborted) {
+        // Stopping: finish the open source transaction only from what is already buffered, so the
+        // completed ones in the batch are kept; otherwise the batch is rolled back below.
+        if (!cursor.inTransaction || !item) break;
+      }
       if (!item) {
         // Nothing buffered: the stream is idle for now, a good moment to make the batch durable.
         if (cursor.pending && !cursor.inTransaction) await commitBatch();
