@@ -10,8 +10,8 @@ import { env, loadBig, startRun, statusUntil, taskFile } from '../integration/st
 let source: TestServer;
 let target: TestServer;
 const dir = mkdtempSync(join(tmpdir(), 'dts-resume-e2e-'));
-// Test-only knob (src/copy/full-load.ts): each COPY unit starts 250 ms late, so the run can be stopped mid-copy.
-const slow = { ...env, DTS_TEST_COPY_DELAY_MS: '250' };
+// Test-only knob (src/copy/full-load.ts): each COPY unit starts 1 s late, so the run can be stopped mid-copy.
+const slow = { ...env, DTS_TEST_COPY_DELAY_MS: '1000' };
 const TABLES = ['public.items', 'public.log'];
 const STATE_ROWS = `SELECT (SELECT json_agg(t) FROM _dts.tasks t) AS tasks, (SELECT json_agg(l) FROM _dts.loads l) AS loads,
   (SELECT json_agg(c ORDER BY c.table_name, c.part) FROM _dts.table_copies c) AS copies,
@@ -120,6 +120,12 @@ describe('a stopped dts run (mode: full) resumes', () => {
     expect(after.rows).toEqual(before.rows);
     for (const t of TABLES)
       expect(`${t} ${await digest(target, 'resumed', t)}`).toBe(`${t} ${await digest(source, 'big', t)}`);
+
+    // --watch stops by itself once the task is settled: one block (or one JSON line).
+    const watched = await runDts(['status', file(), '--watch', '1', '--json'], { env });
+    expect(watched.code).toBe(0);
+    expect(watched.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(watched.stdout)).toMatchObject({ condition: 'done' });
 
     const c = await runDts(['cancel', file()], { env });
     expect(c.code).toBe(5);

@@ -11,7 +11,7 @@ let target: TestServer;
 const dir = mkdtempSync(join(tmpdir(), 'dts-status-cancel-e2e-'));
 // DTS_TEST_COPY_DELAY_MS (test-only, see src/copy/full-load.ts) makes each COPY unit start late, so
 // the run stays in its copy phase long enough to be looked at and cancelled from another process.
-const slow = { ...env, DTS_TEST_COPY_DELAY_MS: '250' };
+const slow = { ...env, DTS_TEST_COPY_DELAY_MS: '1000' };
 
 beforeAll(async () => {
   [source, target] = await Promise.all([startServer({ version: 14 }), startServer({ version: 17 })]);
@@ -56,6 +56,9 @@ describe('dts status and dts cancel on the built CLI', () => {
         `error: task shop is already running (pid ${run.child.pid} on host ${hostname()} since ${s.runner.since})`,
       );
 
+      // Off a terminal, --watch prints a new block each interval and stops once the task is cancelled.
+      const watch = runDts(['status', file, '--watch', '0.5'], { env });
+      await new Promise((res) => setTimeout(res, 1500));
       const c = await runDts(['cancel', file], { env });
       expect(c.stderr).not.toMatch(/^error:/m);
       expect(c.code).toBe(0);
@@ -63,6 +66,12 @@ describe('dts status and dts cancel on the built CLI', () => {
       const ended = await run.exited;
       expect(ended.code).toBe(5);
       expect(ended.stderr).toContain('error: task shop was cancelled (dts cancel)');
+      const watched = await watch;
+      expect(watched.code).toBe(0);
+      const blocks = watched.stdout.trim().split('\n\n');
+      expect(blocks.length).toBeGreaterThan(1);
+      expect(blocks[0]).toContain('task shop (mode full): running');
+      expect(blocks.at(-1)).toContain('task shop (mode full): cancelled; `dts run --restart');
     } finally {
       run.child.kill('SIGKILL');
     }

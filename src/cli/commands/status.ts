@@ -51,8 +51,9 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       const everyMs = (flags.watch === true ? 2 : flags.watch) * 1000;
       const redraw = out.isTTY && !out.json;
       let drawn = 0;
-      let stop = false;
-      const onSigint = () => (stop = true);
+      // Ctrl-C ends the watch at once and still exits 0: the last snapshot shown was read fine.
+      const stop = new AbortController();
+      const onSigint = () => stop.abort();
       process.once('SIGINT', onSigint);
       try {
         for (;;) {
@@ -60,9 +61,9 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           show(snapshot);
           if (redraw) drawn = renderStatus(snapshot, out.color).split('\n').length;
           else if (!out.json) out.line('');
-          if (SETTLED.has(snapshot.condition) || stop) break;
-          await sleep(everyMs);
-          if (stop) break;
+          if (SETTLED.has(snapshot.condition) || stop.signal.aborted) break;
+          await sleep(everyMs, undefined, { signal: stop.signal }).catch(() => undefined);
+          if (stop.signal.aborted) break;
           snapshot = await status(task, deps);
         }
       } finally {
