@@ -425,7 +425,7 @@ async function loadDatabase(
       format: unit.table.format,
     });
     await sql('target', 'recording the copy plan in _dts', () =>
-      recordUnitsPlanned(state, plan.units.map(refOf)),
+      recordUnitsPlanned(state, task.name, database, plan.units.map(refOf)),
     );
 
     const results = new Map<string, { rows: number; bytes: number; start: number; end: number }>();

@@ -102,10 +102,16 @@ UPDATE _dts.databases SET pre_data_at = pg_catalog.now() WHERE task = $1 AND sou
 export const SET_POST_DATA_DONE = `
 UPDATE _dts.databases SET post_data_at = pg_catalog.now() WHERE task = $1 AND source_database = $2`;
 
-/** Every unit of a database's plan, before any is started: status counts tables done out of all. */
-export const UNIT_PLANNED = `
+/**
+ * Every unit of a database's plan, before any is started, in one statement (status never sees half a
+ * plan): status counts tables done out of all. Arrays of schema, table, part, parts, format. (The
+ * several-argument unnest() exists only unqualified, in FROM.)
+ */
+export const UNITS_PLANNED = `
 INSERT INTO _dts.table_copies (task, source_database, schema_name, table_name, part, parts, format)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT $1, $2, u.schema_name, u.table_name, u.part, u.parts, u.format
+FROM unnest($3::text[], $4::text[], $5::int[], $6::int[], $7::text[])
+       AS u(schema_name, table_name, part, parts, format)
 ON CONFLICT (task, source_database, schema_name, table_name, part) DO NOTHING`;
 
 export const SET_TASK_PHASE = `UPDATE _dts.tasks SET phase = $2, updated_at = pg_catalog.now() WHERE task = $1`;

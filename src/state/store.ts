@@ -151,9 +151,21 @@ export interface UnitRef {
 }
 
 /** Record every unit of the plan as not started yet, so status knows the totals. */
-export async function recordUnitsPlanned(db: Queryable, units: readonly UnitRef[]): Promise<void> {
-  for (const u of units)
-    await db.query(sql.UNIT_PLANNED, [u.task, u.database, u.schema, u.table, u.part, u.parts, u.format]);
+export async function recordUnitsPlanned(
+  db: Queryable,
+  task: string,
+  database: string,
+  units: readonly Omit<UnitRef, 'task' | 'database'>[],
+): Promise<void> {
+  await db.query(sql.UNITS_PLANNED, [
+    task,
+    database,
+    units.map((u) => u.schema),
+    units.map((u) => u.table),
+    units.map((u) => u.part),
+    units.map((u) => u.parts),
+    units.map((u) => u.format),
+  ]);
 }
 
 export async function recordUnitStarted(db: Queryable, u: UnitRef): Promise<void> {
