@@ -35,9 +35,9 @@ Environment: NO_COLOR turns colour off. Passwords come from \${ENV} references, 
   registerCreate(program, ctx);
   registerValidate(program, ctx);
   registerRun(program, ctx);
+  registerDemo(program, ctx, (argv, env) => main(argv, { ...ctx, env, exitCode: ExitCode.ok }));
   registerStatus(program, ctx);
   registerCancel(program, ctx);
-  registerDemo(program, ctx, (argv, env) => main(argv, { ...ctx, env, exitCode: ExitCode.ok }));
 
   const later: [string, string, string][] = [
     ['complete', '<task>', 'Drain the last changes, sync sequences, release the source and report'],
