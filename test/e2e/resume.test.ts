@@ -58,6 +58,24 @@ describe('a stopped dts run (mode: full) resumes', () => {
     expect((await source.query('SELECT slot_name FROM pg_replication_slots')).rows).toEqual([]);
   });
 
+  it('Ctrl-C twice stops at once: exit 5, and the run is still resumable (status: interrupted)', async () => {
+    const run = startRun([file()], slow);
+    try {
+      await statusUntil(file(), (x) => x.condition === 'running' && x.phase === 'copy');
+      run.child.kill('SIGINT');
+      // Two signals sent back to back may arrive as one: the second goes once the first was seen.
+      while (!run.stderr().includes('stopping (')) await new Promise((r) => setTimeout(r, 2));
+      run.child.kill('SIGINT');
+      const ended = await run.exited;
+      expect(ended.code).toBe(5);
+      expect(ended.stderr).toContain(`resume: stopped at once; run \`dts run ${file()}\` again to resume`);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+    const s = await statusUntil(file(), (x) => !x.runner.alive);
+    expect(s.condition).toBe('interrupted');
+  });
+
   it('kill -9 mid-copy: status says interrupted; run again recopies from a new snapshot, row for row', async () => {
     const stale = (await statusUntil(file(), () => true)).databases[0].consistentPoint;
     const run = startRun([file()], slow);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDts } from '../harness/cli.js';
 import { startServer, type TestServer } from '../harness/pg-server.js';
+import { digest } from '../integration/copy/helpers.js';
 import { env, loadBig, startRun, statusUntil, taskFile } from '../integration/state/helpers.js';
 
 let source: TestServer;
@@ -90,13 +91,38 @@ describe('dts status and dts cancel on the built CLI', () => {
     expect(refused.stderr).toContain(`hint: \`dts run --restart ${file}\` starts it again`);
   });
 
-  it('cancel --drop-target drops the database dts created and the _dts records', async () => {
+  it('run --restart runs the cancelled task again, to the same rows as the source', async () => {
     const file = join(dir, 'shop.yaml');
-    const r = await runDts(['cancel', file, '--drop-target', '--json'], { env });
+    const r = await runDts(['run', '--restart', file], { env });
+    expect(r.stderr).not.toMatch(/^error:/m);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ task: 'shop', droppedDatabases: ['shop'] });
-    expect((await target.query(`SELECT datname FROM pg_database WHERE datname = 'shop'`)).rows).toEqual([]);
+    expect(r.stderr).toContain('shop: resuming (recorded phase: cancelled)');
+    for (const t of ['public.items', 'public.log'])
+      expect(`${t} ${await digest(target, 'shop', t)}`).toBe(`${t} ${await digest(source, 'big', t)}`);
+  });
+
+  it('cancel --drop-target while running: the runner stops, the database dts created is dropped', async () => {
+    const file = taskFile(dir, source, target, 'gone', 'big', 'gone_db');
+    const run = startRun([file], slow);
+    try {
+      await statusUntil(file, (x) => x.condition === 'running' && x.databases[0]?.phase === 'copy');
+      const r = await runDts(['cancel', file, '--drop-target', '--json'], { env });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        task: 'gone',
+        stoppedRunner: true,
+        droppedDatabases: ['gone_db'],
+      });
+      expect((await run.exited).code).toBe(5);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+    expect((await target.query(`SELECT datname FROM pg_database WHERE datname = 'gone_db'`)).rows).toEqual(
+      [],
+    );
+    expect((await source.query('SELECT slot_name FROM pg_replication_slots')).rows).toEqual([]);
     const s = await runDts(['status', file], { env });
     expect(s.code).toBe(5);
+    expect(s.stderr).toContain('error: task gone has not run on this target (no _dts state)');
   });
 });

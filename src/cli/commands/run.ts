@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { validate } from '../../checks/validate.js';
 import { buildReport, type Report } from '../../checks/report.js';
-import { runFullLoad, type StopReason } from '../../copy/index.js';
+import { runFullLoad, stopError, type StopReason } from '../../copy/index.js';
 import type { FullLoadReport } from '../../copy/report.js';
 import { DtsError, ExitCode, isDtsError } from '../../errors.js';
 import { migrateSchema, planSchema } from '../../schema/index.js';
@@ -178,6 +178,9 @@ async function runFull(
     if (prior) out.note(`${task.name}: resuming (recorded phase: ${prior.phase})`);
     const refused = await validated(prior);
     if (refused) return refused;
+    // Stopped while validating: nothing was started, the recorded phase stays as it was.
+    if (controller.signal.aborted)
+      throw stopError(task, controller.signal.reason === 'cancelled' ? 'cancelled' : 'interrupted');
     const progress = createProgressRenderer(out, { jsonLines: (l) => ctx.stderr.write(l + '\n') });
     let report: FullLoadReport;
     try {

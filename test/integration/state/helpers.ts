@@ -10,6 +10,8 @@ export const env = { DTS_SOURCE_PASSWORD: SUPERUSER_PASSWORD, DTS_TARGET_PASSWOR
 /** A `dts run` in the background, with its output collected. */
 export interface Background {
   readonly child: ChildProcess;
+  /** What it printed on stderr so far. */
+  stderr(): string;
   readonly exited: Promise<{
     code: number | null;
     signal: NodeJS.Signals | null;
@@ -33,7 +35,7 @@ export function startRun(args: readonly string[], runEnv: NodeJS.ProcessEnv): Ba
     stderr: string;
     stdout: string;
   }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr, stdout })));
-  return { child, exited };
+  return { child, exited, stderr: () => stderr };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
