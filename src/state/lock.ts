@@ -106,8 +106,8 @@ export async function acquireRunnerLock(
       }
     })();
     const info: RunnerInfo = { pid: process.pid, host: hostname(), startedAt: new Date(), backendPid };
-    // A done task is left untouched (`run` says so and stops).
-    if (state && state.phase !== 'done')
+    // A done or cancelled task is left untouched (`run` says so and stops; --restart records it later).
+    if (state && state.phase !== 'done' && state.phase !== 'cancelled')
       await recordRunner(c.client, task.name, info).catch((e: unknown) => {
         throw sqlError(e, 'target', 'recording the runner in _dts.tasks');
       });

@@ -159,7 +159,10 @@ async function runFull(
         }
       })
       // The lock's connection is gone, and with it the lock: another runner could start, so stop.
-      .catch(() => controller.abort('interrupted' satisfies StopReason))
+      .catch(() => {
+        out.note(`${task.name}: lost the connection that holds the runner lock on the target; stopping`);
+        controller.abort('interrupted' satisfies StopReason);
+      })
       .finally(() => (polling = false));
   }, 1000);
   process.on('SIGINT', onSignal);
