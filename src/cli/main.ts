@@ -4,6 +4,7 @@ import { ExitCode } from '../errors.js';
 import type { CliContext } from './context.js';
 import { createOutput, notImplemented, reportError } from './output.js';
 import { registerCancel } from './commands/cancel.js';
+import { registerComplete } from './commands/complete.js';
 import { registerCreate } from './commands/create.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRun } from './commands/run.js';
@@ -38,10 +39,9 @@ Environment: NO_COLOR turns colour off. Passwords come from \${ENV} references, 
   registerDemo(program, ctx, (argv, env) => main(argv, { ...ctx, env, exitCode: ExitCode.ok }));
   registerStatus(program, ctx);
   registerCancel(program, ctx);
+  registerComplete(program, ctx);
 
-  const later: [string, string, string][] = [
-    ['complete', '<task>', 'Drain the last changes, sync sequences, release the source and report'],
-  ];
+  const later: [string, string, string][] = [];
   for (const [name, args, description] of later) {
     program
       .command(name)

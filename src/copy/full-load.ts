@@ -37,7 +37,7 @@ import { planCopy } from './plan.js';
 import { readMaterializedViews, readServerFacts, readSourceTables, type MaterializedView } from './read.js';
 import type { DatabaseLoadReport, FullLoadReport, PhaseTimingReport, TableLoadReport } from './report.js';
 import { copySequences } from './sequences.js';
-import { createSlotWithSnapshot } from './snapshot.js';
+import { createPublication, createSlotWithSnapshot, dropSlotIfExists } from './snapshot.js';
 import type { CopyUnit } from './types.js';
 import { closeWorkers, openWorkers, runOnWorkers } from './workers.js';
 
@@ -241,7 +241,9 @@ export async function runFullLoad(task: Task, deps: FullLoadDeps = {}): Promise<
       await recordLoadPhase(state, task.name, report.source, 'done');
       databases.push({ ...report, refreshed });
     }
-    await recordTaskPhase(state, task.name, postData.ok ? 'done' : 'post-data failed');
+    // full+incremental goes on from here: `dts run` streams the kept slot until `dts complete`.
+    const next = task.mode === 'full+incremental' ? 'syncing' : 'done';
+    await recordTaskPhase(state, task.name, postData.ok ? next : 'post-data failed');
     emit({ type: 'phase', database: undefined, phase: 'done' });
     return {
       task: task.name,
@@ -341,7 +343,22 @@ async function loadDatabase(
 
   emit({ type: 'phase', database, phase: 'snapshot' });
   const t0 = Date.now();
-  const { slot } = replicationNames(task, database);
+  const { slot, publication } = replicationNames(task, database);
+  if (deps.keepSlot)
+    await withConnection(task.source, { side: 'source', database, ...prompt(deps) }, (c) =>
+      sql('source', `creating the publication ${publication} (database ${database})`, async () => {
+        const facts = await readServerFacts(c.client);
+        const { tables } = planCopy({
+          tables: await readSourceTables(c.client),
+          patterns: job.patterns,
+          splitTableBytes: task.options.splitTableBytes,
+          blockSize: facts.blockSize,
+          sameEncoding: true,
+        });
+        await dropSlotIfExists(c.client, slot);
+        await createPublication(c.client, publication, tables);
+      }),
+    );
   const replication = await connect(task.source, {
     side: 'source',
     database,
@@ -540,7 +557,7 @@ async function loadDatabase(
  * another, so a view that fails because a view it reads is not populated yet is retried after the others
  * (55000); a pass without progress ends with that error.
  */
-async function refreshMaterializedViews(
+export async function refreshMaterializedViews(
   task: Task,
   targetDatabase: string,
   source: readonly MaterializedView[],

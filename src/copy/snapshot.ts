@@ -1,7 +1,7 @@
 import { DtsError, ExitCode } from '../errors.js';
 import type { Connection } from '../pg/connect.js';
 import { isPgServerError, sqlError } from '../pg/errors.js';
-import { quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from '../pg/quote.js';
 import type { Queryable } from './read.js';
 
 /**
@@ -65,4 +65,36 @@ export async function createSlotWithSnapshot(
 export async function importSnapshot(db: Queryable, snapshotName: string): Promise<void> {
   await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
   await db.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotName)}`);
+}
+
+/**
+ * The task's publication for full+incremental, made before the slot so that the slot decodes every
+ * selected table from its consistent point on. It lists the tables the copy copies: ordinary tables and
+ * leaf partitions, never a partitioned parent. With publish_via_partition_root = false, changes arrive
+ * named by their leaf partition, which the copy created and filled under the same name on the target, so
+ * copy, publication and apply (which maps relations by schema and name) agree. A publication left by an
+ * earlier, interrupted load is replaced.
+ */
+export async function createPublication(
+  db: Queryable,
+  publication: string,
+  tables: readonly { readonly schema: string; readonly name: string }[],
+): Promise<void> {
+  await db.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(publication)}`);
+  const list = tables.map((t) => quoteQualified(t.schema, t.name)).join(', ');
+  await db.query(
+    `CREATE PUBLICATION ${quoteIdent(publication)}${list ? ` FOR TABLE ${list}` : ''} WITH (publish_via_partition_root = false)`,
+  );
+}
+
+/**
+ * Drop the task's slot in this database if an earlier load left it (a kept slot outlives its run): the
+ * copy starts again from a new snapshot, and so must the slot.
+ */
+export async function dropSlotIfExists(db: Queryable, slot: string): Promise<void> {
+  await db.query(
+    `SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots
+     WHERE slot_name = $1 AND NOT active`,
+    [slot],
+  );
 }

@@ -129,7 +129,7 @@ export async function cancel(task: Task, deps: CancelDeps = {}): Promise<CancelR
     });
     if (holders.length === 0) {
       if (!before) throw noState(task);
-      if (before.phase === 'done')
+      if (before.phase === 'done' || before.phase === 'completed')
         throw new DtsError('already-done', `task ${task.name} is already done; nothing to cancel`, {
           hint: 'a finished mode: full task holds no slot or publication on the source',
           exitCode: ExitCode.state,

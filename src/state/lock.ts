@@ -107,7 +107,7 @@ export async function acquireRunnerLock(
     })();
     const info: RunnerInfo = { pid: process.pid, host: hostname(), startedAt: new Date(), backendPid };
     // A done or cancelled task is left untouched (`run` says so and stops; --restart records it later).
-    if (state && state.phase !== 'done' && state.phase !== 'cancelled')
+    if (state && !['done', 'completed', 'cancelled'].includes(state.phase))
       await recordRunner(c.client, task.name, info).catch((e: unknown) => {
         throw sqlError(e, 'target', 'recording the runner in _dts.tasks');
       });

@@ -76,6 +76,13 @@ export const CREATE_STATE = [
      post_data_at timestamptz,
      PRIMARY KEY (task, source_database)
    )`,
+  // Added for full+incremental: `dts complete` asks the runner to cut over at `cutover_lsn` (the source's
+  // WAL insert position when asked); the runner records the outcome.
+  `ALTER TABLE _dts.tasks
+     ADD COLUMN IF NOT EXISTS cutover_lsn pg_lsn,
+     ADD COLUMN IF NOT EXISTS cutover_requested_at timestamptz,
+     ADD COLUMN IF NOT EXISTS completed_at timestamptz,
+     ADD COLUMN IF NOT EXISTS sync_transactions bigint`,
 ] as const;
 
 export const UPSERT_TASK = `
@@ -152,8 +159,34 @@ WHERE task = $1 AND source_database = $2 AND schema_name = $3 AND table_name = $
 
 export const READ_TASK = `
 SELECT task, mode, phase, started_at, updated_at, runner_pid, runner_host, runner_started_at, runner_backend_pid,
-       cancel_requested_at
+       cancel_requested_at, cutover_lsn::text AS cutover_lsn, cutover_requested_at, completed_at,
+       sync_transactions::text AS sync_transactions
 FROM _dts.tasks WHERE task = $1`;
+
+/**
+ * The first request wins: a runner may already be draining to it, and any later position would only
+ * make the cutover wait longer. Returns the position in force.
+ */
+export const REQUEST_CUTOVER = `
+UPDATE _dts.tasks SET cutover_lsn = COALESCE(cutover_lsn, $2::pg_lsn),
+                      cutover_requested_at = COALESCE(cutover_requested_at, pg_catalog.now())
+WHERE task = $1
+RETURNING cutover_lsn::text AS cutover_lsn, cutover_requested_at`;
+
+/** What the runner polls for while syncing. */
+export const READ_CUTOVER = `
+SELECT cutover_lsn::text AS cutover_lsn, cutover_requested_at FROM _dts.tasks
+WHERE task = $1 AND cutover_lsn IS NOT NULL`;
+
+export const SET_COMPLETED = `
+UPDATE _dts.tasks SET phase = 'completed', completed_at = pg_catalog.now(), sync_transactions = $2,
+                      updated_at = pg_catalog.now()
+WHERE task = $1`;
+
+/** Transactions applied into one target database (the apply checkpoint counts them; see apply/sql.ts). */
+export const APPLIED_TRANSACTIONS = `
+SELECT COALESCE(sum(transactions), 0)::text AS transactions FROM _dts.apply_position
+WHERE task = $1 AND source_database = $2`;
 
 export const READ_DATABASES = `
 SELECT source_database, target_database, created_database, pre_data_at, post_data_at

@@ -70,6 +70,7 @@ export interface StatusSnapshot {
 
 const FINAL: Readonly<Record<string, TaskCondition>> = {
   done: 'done',
+  completed: 'done',
   cancelled: 'cancelled',
   failed: 'failed',
   'post-data failed': 'failed',
@@ -87,14 +88,15 @@ export function summarizeStatus(
 ): StatusSnapshot {
   const alive = holders.length > 0;
   const final = FINAL[state.phase];
-  const condition: TaskCondition = alive && state.phase !== 'done' ? 'running' : (final ?? 'interrupted');
+  const condition: TaskCondition =
+    alive && FINAL[state.phase] !== 'done' ? 'running' : (final ?? 'interrupted');
   const r = state.runner;
   const trusted = r && (!alive || holders.some((h) => h.backendPid === r.backendPid));
   const who = trusted && r ? ` (pid ${r.pid} on host ${r.host} since ${r.startedAt.toISOString()})` : '';
   const summary = {
     running: `running${who}, phase ${state.phase}`,
     interrupted: `interrupted (no runner); run \`dts run ${file}\` to resume`,
-    done: 'done',
+    done: state.phase === 'completed' ? 'completed (cut over)' : 'done',
     failed: `failed (${state.phase}); run \`dts run ${file}\` to try again`,
     cancelled: `cancelled; \`dts run --restart ${file}\` starts it again`,
   }[condition];

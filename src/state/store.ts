@@ -48,6 +48,45 @@ export async function recordRunner(db: Queryable, task: string, r: RunnerInfo): 
   await db.query(sql.SET_RUNNER, [task, r.pid, r.host, r.startedAt, r.backendPid]);
 }
 
+/** A cutover request (`dts complete`): the position the runner drains to, and when it was asked. */
+export interface CutoverRequest {
+  readonly lsn: string;
+  readonly requestedAt: Date;
+}
+
+export async function recordCutoverRequest(
+  db: Queryable,
+  task: string,
+  lsn: string,
+): Promise<CutoverRequest> {
+  const r = (await db.query(sql.REQUEST_CUTOVER, [task, lsn])).rows[0] as Row | undefined;
+  if (!r) throw new Error(`task ${task} is not recorded in _dts.tasks`);
+  return { lsn: String(r.cutover_lsn), requestedAt: date(r.cutover_requested_at)! };
+}
+
+export async function readCutoverRequest(db: Queryable, task: string): Promise<CutoverRequest | undefined> {
+  const r = (await db.query(sql.READ_CUTOVER, [task])).rows[0] as Row | undefined;
+  return r ? { lsn: String(r.cutover_lsn), requestedAt: date(r.cutover_requested_at)! } : undefined;
+}
+
+/** The cutover is done: phase `completed`, with the transactions incremental sync applied in all. */
+export async function recordCompleted(db: Queryable, task: string, transactions: number): Promise<void> {
+  await db.query(sql.SET_COMPLETED, [task, String(transactions)]);
+}
+
+/** Transactions applied into one target database by incremental sync, over all runs. */
+export async function readAppliedTransactions(
+  db: Queryable,
+  task: string,
+  database: string,
+): Promise<number> {
+  const present = (await db.query(`SELECT pg_catalog.to_regclass('_dts.apply_position') IS NOT NULL AS p`))
+    .rows[0] as Row;
+  if (!(present.p === true || present.p === 't')) return 0;
+  const r = (await db.query(sql.APPLIED_TRANSACTIONS, [task, database])).rows[0] as Row;
+  return Number(r.transactions);
+}
+
 export async function recordCancelRequest(db: Queryable, task: string): Promise<void> {
   await db.query(sql.REQUEST_CANCEL, [task]);
 }
@@ -218,6 +257,11 @@ export interface TaskState {
   /** The last runner that started; whether it is alive is pg_locks' business (see lock.ts). */
   readonly runner: RunnerInfo | undefined;
   readonly cancelRequestedAt: Date | undefined;
+  /** Set by `dts complete`: where the runner drains to before cutting over. */
+  readonly cutover?: CutoverRequest | undefined;
+  /** When the cutover finished (phase `completed`), and the transactions sync applied in all. */
+  readonly completedAt?: Date | undefined;
+  readonly syncTransactions?: number | undefined;
   readonly databases: readonly DatabaseState[];
   readonly loads: readonly (LoadRecord & {
     readonly phase: string;
@@ -291,6 +335,12 @@ export async function readTaskState(db: Queryable, task: string): Promise<TaskSt
             backendPid: Number(t.runner_backend_pid),
           },
     cancelRequestedAt: date(t.cancel_requested_at),
+    cutover:
+      t.cutover_lsn == null
+        ? undefined
+        : { lsn: String(t.cutover_lsn), requestedAt: date(t.cutover_requested_at)! },
+    completedAt: date(t.completed_at),
+    syncTransactions: t.sync_transactions == null ? undefined : Number(t.sync_transactions),
     databases,
     loads,
     tables,

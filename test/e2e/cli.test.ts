@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDts } from '../harness/cli.js';
+import { startServer, SUPERUSER_PASSWORD } from '../harness/pg-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dts-cli-'));
 const task = (name: string, text: string) => {
@@ -28,12 +29,22 @@ describe('dts (the built CLI)', () => {
     expect(r.stderr).toContain('(Did you mean validate?)');
   });
 
-  it.each(['complete'])('dts %s is not implemented yet: exit 69, one line, no stack', async (cmd) => {
-    const r = await runDts([cmd, 'x.yaml']);
-    expect(r.code).toBe(69);
-    expect(r.stderr).toBe(
-      `error: dts ${cmd} is not implemented yet\nhint: this release supports create, validate and run (mode: structure); see README for the roadmap\n`,
-    );
+  it('dts complete of a task that never ran: exit 5, one line and a hint, no stack', async () => {
+    const server = await startServer({ version: 17 });
+    try {
+      const f = task(
+        'never.yaml',
+        `name: never\nmode: full+incremental\nsource:\n  url: ${server.url('postgres')}\n  password: \${PW}\n  sslmode: disable\ntarget:\n  url: ${server.url('never_db')}\n  password: \${PW}\n  sslmode: disable\n`,
+      );
+      const r = await runDts(['complete', f], { env: { PW: SUPERUSER_PASSWORD } });
+      expect(r.code).toBe(5);
+      expect(r.stderr).toBe(
+        'error: task never is not syncing (it has not run on this target); nothing to complete\n' +
+          `hint: dts complete needs \`dts run ${f}\` running in phase syncing (mode: full+incremental); \`dts status ${f}\` shows where the task is\n`,
+      );
+    } finally {
+      await server.stop();
+    }
   });
 
   it('reports a malformed task file with lines, exit 2, no stack trace', async () => {

@@ -8,7 +8,10 @@ import { migrateSchema, planSchema } from '../../schema/index.js';
 import type { SchemaPlanReport, SchemaReport } from '../../schema/report.js';
 import { releaseSource } from '../../state/cancel.js';
 import { acquireRunnerLock } from '../../state/lock.js';
-import type { TaskState } from '../../state/store.js';
+import type { LoadRecord, TaskState } from '../../state/store.js';
+import { syncUntilCutover, type CutoverReport } from '../../cutover/sync.js';
+import type { SyncProgress } from '../../replication/index.js';
+import { renderCutoverReport, syncLine } from '../render/sync.js';
 import { loadTask } from '../../task/load.js';
 import type { Task } from '../../task/types.js';
 import type { CliContext } from '../context.js';
@@ -32,20 +35,11 @@ type TaskResult =
   | FullLoadReport
   | { readonly task: string; readonly ok: false; readonly validation: Report }
   | { readonly task: string; readonly ok: false; readonly error: { code: string; message: string } }
-  | { readonly task: string; readonly ok: true; readonly alreadyDone: true };
+  | { readonly task: string; readonly ok: true; readonly alreadyDone: true }
+  | { readonly fullLoad: FullLoadReport | undefined; readonly cutover: CutoverReport };
 
 /** Validate (unless --no-validate): undefined to go on, or the refusal to return. */
 type ValidateStep = (prior: TaskState | undefined) => Promise<TaskResult | undefined>;
-
-/** Refuse what this release cannot do yet, before touching anything. */
-function refuseUnsupported(task: Task): void {
-  if (task.mode === 'full+incremental')
-    throw new DtsError(
-      'not-implemented',
-      `${task.file}: mode full+incremental: incremental sync is not available in dts run yet`,
-      { hint: 'use mode: full (a one-off copy) or mode: structure', exitCode: ExitCode.notImplemented },
-    );
-}
 
 const pad = (n: number) => String(n).padStart(2, '0');
 const countdown = (ms: number) => {
@@ -95,12 +89,17 @@ async function runTask(task: Task, flags: RunFlags, ctx: CliContext, out: Output
     if (flags.validate === false) return undefined;
     onStep('validating');
     let result = await validate(task, prompt);
-    // A resumed run finds on the target the objects its own pre-data created: that is not a clash.
-    if (prior?.databases.some((d) => d.preDataAt !== undefined))
+    // A resumed run finds on the target the objects its own pre-data created, and on the source the
+    // slot and publication its own load made (full+incremental): that is not a clash.
+    const own = new Set([
+      ...(prior?.databases.some((d) => d.preDataAt !== undefined) ? ['target.existing_objects'] : []),
+      ...(prior?.loads.some((l) => !l.temporarySlot) ? ['source.replication_names'] : []),
+    ]);
+    if (own.size > 0)
       result = buildReport(
         result.task,
         result.mode,
-        result.results.filter((r) => r.id !== 'target.existing_objects'),
+        result.results.filter((r) => !own.has(r.id)),
       );
     if (result.ok) return undefined;
     out.line(
@@ -169,7 +168,7 @@ async function runFull(
   process.on('SIGTERM', onSignal);
   try {
     const prior = lock.state;
-    if (prior?.phase === 'done') {
+    if (prior?.phase === 'done' || prior?.phase === 'completed') {
       out.note(`${task.name}: task ${task.name} is already done; nothing to do`);
       return { task: task.name, ok: true, alreadyDone: true };
     }
@@ -184,10 +183,16 @@ async function runFull(
     // Stopped while validating: nothing was started, the recorded phase stays as it was.
     if (controller.signal.aborted)
       throw stopError(task, controller.signal.reason === 'cancelled' ? 'cancelled' : 'interrupted');
+    const incremental = task.mode === 'full+incremental';
+    if (incremental && prior?.phase === 'syncing') {
+      out.note(`${task.name}: the full load was done by an earlier run; not copying again, resuming sync`);
+      return { fullLoad: undefined, cutover: await runSync(task, prior.loads, ctx, out, controller.signal) };
+    }
     const progress = createProgressRenderer(out, { jsonLines: (l) => ctx.stderr.write(l + '\n') });
     let report: FullLoadReport;
     try {
       report = await runFullLoad(task, {
+        keepSlot: incremental,
         ...prompt,
         onEvent: progress.onEvent,
         signal: controller.signal,
@@ -206,7 +211,18 @@ async function runFull(
     out.line(renderSchemaReport(report.preData, out.color));
     if (report.postData) out.line(renderSchemaReport(report.postData, out.color));
     out.line(renderFullLoadReport(report, out.color));
-    return report;
+    if (!incremental || !report.ok) return report;
+    const loads = report.databases.map((d) => ({
+      task: task.name,
+      sourceDatabase: d.source,
+      targetDatabase: d.target,
+      slot: d.slot,
+      temporarySlot: d.temporarySlot,
+      consistentPoint: d.consistentPoint,
+      snapshotName: d.snapshotName,
+      snapshotAt: new Date(d.snapshotAt),
+    }));
+    return { fullLoad: report, cutover: await runSync(task, loads, ctx, out, controller.signal) };
   } finally {
     clearInterval(poll);
     process.off('SIGINT', onSignal);
@@ -214,6 +230,63 @@ async function runFull(
     await lock.release();
   }
 }
+
+/**
+ * Incremental sync until `dts complete` (full+incremental), with a progress line every few seconds
+ * (rewritten in place on a terminal). A stop leaves the phase `syncing` for a later run to resume; a
+ * cancel also releases the source.
+ */
+async function runSync(
+  task: Task,
+  loads: readonly LoadRecord[],
+  ctx: CliContext,
+  out: Output,
+  signal: AbortSignal,
+): Promise<CutoverReport> {
+  const prompt = ctx.prompt ? { prompt: ctx.prompt } : {};
+  const latest = new Map<string, SyncProgress>();
+  const live = Boolean(ctx.stderr.isTTY) && !out.json;
+  let shown = false;
+  const show = () => {
+    const line = syncLine(task.name, [...latest.values()]);
+    if (live) ctx.stderr.write(`\r\x1b[K${line}`);
+    else out.note(line);
+    shown = true;
+  };
+  const clear = () => {
+    if (live && shown) ctx.stderr.write('\n');
+    shown = false;
+  };
+  const ticker = setInterval(show, live ? 1000 : SYNC_PROGRESS_MS);
+  try {
+    const report = await syncUntilCutover(task, loads, {
+      ...prompt,
+      signal,
+      onProgress: (p) => latest.set(p.database, p),
+      onStep: (text) => {
+        clear();
+        out.note(`${task.name}: ${text}`);
+      },
+    });
+    clearInterval(ticker);
+    clear();
+    out.line(renderCutoverReport(report, out.color));
+    return report;
+  } catch (e) {
+    clearInterval(ticker);
+    clear();
+    if (isDtsError(e) && e.code === 'cancelled')
+      await releaseSource(
+        task,
+        loads.map((l) => l.sourceDatabase),
+        prompt,
+      ).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Off a terminal, a sync progress line this often (DTS_SYNC_PROGRESS_MS overrides it, for tests). */
+const SYNC_PROGRESS_MS = Number(process.env.DTS_SYNC_PROGRESS_MS ?? 5000) || 5000;
 
 /** `dts run`: validate, then migrate each task in turn (a queue in schedule order). */
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -233,7 +306,6 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const tasks: Task[] = [];
       for (const file of files) {
         const task = await loadTask(file, ctx.env);
-        refuseUnsupported(task);
         tasks.push(task);
       }
       const results: TaskResult[] = [];

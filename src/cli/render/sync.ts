@@ -1,0 +1,33 @@
+import type { ChalkInstance } from 'chalk';
+import { displayName } from '../../catalog/display.js';
+import type { CutoverReport } from '../../cutover/sync.js';
+import type { SyncProgress } from '../../replication/index.js';
+import { formatDuration } from './progress.js';
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** One line of sync progress: each database's applied position and transactions so far (this run). */
+export function syncLine(task: string, progress: readonly SyncProgress[]): string {
+  if (progress.length === 0) return `${task}: syncing: connecting`;
+  const parts = progress.map((p) => {
+    const at = p.state === 'reconnecting' ? `reconnecting (${p.error ?? 'connection lost'})` : p.appliedLsn;
+    return `${displayName(p.database)} applied ${at}, ${count(p.transactions)} transactions, ${count(p.changes)} changes`;
+  });
+  return `${task}: syncing: ${parts.join('; ')}`;
+}
+
+/** What `dts complete` (and the runner, at its end) prints. */
+export function renderCutoverReport(r: CutoverReport, c: ChalkInstance): string {
+  const lines = [
+    `${c.green('completed')} task ${r.task}: ${count(r.transactions)} transactions applied by incremental sync, end LSN ${r.endLsn}, cutover took ${formatDuration(r.durationMs)}`,
+  ];
+  for (const d of r.databases)
+    lines.push(
+      `  ${displayName(d.source)} -> ${displayName(d.target)}: applied up to ${d.appliedLsn}, ${count(d.sequences)} sequences set, ${count(d.refreshed.length)} materialized views refreshed`,
+    );
+  if (r.droppedSlots.length > 0 || r.droppedPublications.length > 0)
+    lines.push(
+      `  dropped on the source: ${[...r.droppedSlots.map((s) => `slot ${s}`), ...r.droppedPublications.map((p) => `publication ${p}`)].join(', ')}`,
+    );
+  return lines.join('\n');
+}

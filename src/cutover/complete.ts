@@ -1,0 +1,120 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DtsError, ExitCode } from '../errors.js';
+import { connectInstance } from '../pg/connect.js';
+import { sqlError } from '../pg/errors.js';
+import type { PasswordPrompt } from '../pg/password.js';
+import { runnerLockHolders } from '../state/lock.js';
+import { readTaskState, recordCutoverRequest, type TaskState } from '../state/store.js';
+import type { Task } from '../task/types.js';
+import type { CutoverReport } from './sync.js';
+
+export interface CompleteDeps {
+  readonly prompt?: PasswordPrompt;
+  /** How long to wait for the runner to finish the cutover (default 10 minutes). */
+  readonly timeoutMs?: number;
+  readonly onStep?: (text: string) => void;
+}
+
+const prompt = (deps: CompleteDeps) => (deps.prompt ? { prompt: deps.prompt } : {});
+
+/** `dts complete` of a task that has no runner syncing it: exit 5. */
+export function notSyncing(task: Task, why: string): DtsError {
+  return new DtsError('not-syncing', `task ${task.name} is not syncing (${why}); nothing to complete`, {
+    hint: `dts complete needs \`dts run ${task.file}\` running in phase syncing (mode: full+incremental); \`dts status ${task.file}\` shows where the task is`,
+    exitCode: ExitCode.state,
+  });
+}
+
+/** Why `state` (with `alive` runners) cannot be completed, or undefined when it can. */
+export function refusal(state: TaskState | undefined, alive: boolean): string | undefined {
+  if (!state) return 'it has not run on this target';
+  if (state.phase === 'completed') return 'it is already completed';
+  if (state.mode !== 'full+incremental') return `mode ${state.mode} has no incremental sync`;
+  if (state.phase !== 'syncing') return `phase ${state.phase}${alive ? '' : ', no runner'}`;
+  if (!alive) return 'its runner is not running; `dts run` resumes sync';
+  return undefined;
+}
+
+/**
+ * `dts complete` as a library call: with a live runner in phase syncing, record a cutover request at the
+ * source's current WAL insert position, then wait for the runner to drain up to it, set the sequences,
+ * release the source and record `completed`. Returns what the runner recorded. Throws `not-syncing`
+ * (exit 5) when there is nothing to complete, `complete-timeout` when the runner takes too long (it goes
+ * on), and `complete-failed` when the runner stopped before completing (a new `dts run` carries the
+ * request out).
+ */
+export async function complete(task: Task, deps: CompleteDeps = {}): Promise<CutoverReport> {
+  const timeoutMs = deps.timeoutMs ?? 600_000;
+  const c = await connectInstance(task.target, { side: 'target', ...prompt(deps) });
+  try {
+    const read = async () => ({
+      state: c.missingDatabase === undefined ? await readTaskState(c.client, task.name) : undefined,
+      holders: await runnerLockHolders(c.client, task.name),
+    });
+    const fail = (e: unknown): never => {
+      throw sqlError(e, 'target', 'reading the _dts state');
+    };
+    const before = await read().catch(fail);
+    const why = refusal(before.state, before.holders.length > 0);
+    if (why) throw notSyncing(task, why);
+
+    const source = await connectInstance(task.source, { side: 'source', ...prompt(deps) });
+    let endLsn: string;
+    try {
+      const { rows } = await source.client
+        .query('SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn')
+        .catch((e: unknown) => {
+          throw sqlError(e, 'source', 'reading the WAL insert position');
+        });
+      endLsn = String((rows[0] as { lsn: string }).lsn);
+    } finally {
+      await source.close();
+    }
+    const request = await recordCutoverRequest(c.client, task.name, endLsn).catch((e: unknown) => {
+      throw sqlError(e, 'target', 'recording the cutover request in _dts.tasks');
+    });
+    deps.onStep?.(`cutover requested at ${request.lsn}; waiting for the runner to apply the last changes`);
+
+    const deadline = Date.now() + timeoutMs;
+    // Invariant: the runner holds its lock until it has recorded how the cutover ended.
+    while ((await runnerLockHolders(c.client, task.name).catch(fail)).length > 0) {
+      if (Date.now() > deadline)
+        throw new DtsError(
+          'complete-timeout',
+          `the runner of task ${task.name} did not finish the cutover within ${Math.round(timeoutMs / 1000)} s`,
+          {
+            hint: `it goes on; \`dts complete ${task.file}\` again waits for it, \`dts status ${task.file}\` shows it`,
+            exitCode: ExitCode.state,
+          },
+        );
+      await sleep(250);
+    }
+    const after = (await read().catch(fail)).state;
+    if (after?.phase !== 'completed')
+      throw new DtsError(
+        'complete-failed',
+        `the runner of task ${task.name} stopped before completing (phase ${after?.phase ?? 'unknown'})`,
+        {
+          hint: `the cutover request is kept: \`dts run ${task.file}\` resumes sync and completes`,
+          exitCode: ExitCode.state,
+        },
+      );
+    const requestedAt = after.cutover?.requestedAt ?? request.requestedAt;
+    const completedAt = after.completedAt ?? new Date();
+    return {
+      task: task.name,
+      ok: true,
+      phase: 'completed',
+      endLsn: after.cutover?.lsn ?? request.lsn,
+      transactions: after.syncTransactions ?? 0,
+      requestedAt: requestedAt.toISOString(),
+      completedAt: completedAt.toISOString(),
+      durationMs: Math.max(0, completedAt.getTime() - requestedAt.getTime()),
+      databases: [],
+      droppedSlots: [],
+      droppedPublications: [],
+    };
+  } finally {
+    await c.close();
+  }
+}

@@ -1,0 +1,224 @@
+import { refreshMaterializedViews, stopError, type StopReason } from '../copy/full-load.js';
+import { readMaterializedViews } from '../copy/read.js';
+import { copySequences } from '../copy/sequences.js';
+import { connect, withConnection, type Connection } from '../pg/connect.js';
+import { sqlError } from '../pg/errors.js';
+import { formatLsn, parseLsn } from '../pg/lsn.js';
+import type { PasswordPrompt } from '../pg/password.js';
+import { syncDatabase, type SyncProgress, type SyncResult } from '../replication/index.js';
+import { releaseSource } from '../state/cancel.js';
+import {
+  ensureState,
+  readAppliedTransactions,
+  readCutoverRequest,
+  recordCompleted,
+  recordTaskPhase,
+  type CutoverRequest,
+  type LoadRecord,
+} from '../state/store.js';
+import type { Task } from '../task/types.js';
+
+/** What the runner needs to sync a task and cut it over. */
+export interface SyncRunDeps {
+  readonly prompt?: PasswordPrompt;
+  /** The run's stop (Ctrl-C, `dts cancel`): sync stops cleanly and the run ends with a stopError. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: SyncProgress) => void;
+  readonly onStep?: (text: string) => void;
+  /** How often `_dts` is asked for a cutover request (default 1 s). */
+  readonly pollMs?: number;
+}
+
+/** One database at the cutover. */
+export interface CutoverDatabaseReport {
+  readonly source: string;
+  readonly target: string;
+  readonly appliedLsn: string;
+  /** Transactions incremental sync applied into it, over all runs. */
+  readonly transactions: number;
+  readonly sequences: number;
+  readonly refreshed: readonly string[];
+}
+
+/** What `dts run` of a full+incremental task ends with, and `dts complete` reports. */
+export interface CutoverReport {
+  readonly task: string;
+  readonly ok: true;
+  readonly phase: 'completed';
+  /** The source's WAL insert position when `dts complete` asked: every commit before it is applied. */
+  readonly endLsn: string;
+  readonly transactions: number;
+  readonly requestedAt: string;
+  readonly completedAt: string;
+  /** From the request to the end of the cutover. */
+  readonly durationMs: number;
+  readonly databases: readonly CutoverDatabaseReport[];
+  readonly droppedSlots: readonly string[];
+  readonly droppedPublications: readonly string[];
+}
+
+const prompt = (deps: { readonly prompt?: PasswordPrompt }) => (deps.prompt ? { prompt: deps.prompt } : {});
+const reasonOf = (signal: AbortSignal | undefined): StopReason =>
+  signal?.reason === 'cancelled' ? 'cancelled' : 'interrupted';
+
+/**
+ * Incremental sync of every database of the task at once, from each load's consistent point (or the
+ * stored apply position, whichever is later), until `dts complete` records a cutover request or the run
+ * is stopped. Then the cutover: a final drain of each database up to the requested end position, the
+ * sequences set from the source, materialized views refreshed, the slots and publications dropped, and
+ * the task recorded `completed`.
+ *
+ * Stopping (deps.signal) leaves the phase `syncing`: a later `dts run` resumes sync from the stored
+ * positions, and a cutover request already recorded is carried out by that run.
+ */
+export async function syncUntilCutover(
+  task: Task,
+  loads: readonly LoadRecord[],
+  deps: SyncRunDeps = {},
+): Promise<CutoverReport> {
+  const state = await connect(task.target, { side: 'target', ...prompt(deps) });
+  const streaming = new AbortController();
+  const stop = () => streaming.abort('stop');
+  deps.signal?.addEventListener('abort', stop, { once: true });
+  let request: CutoverRequest | undefined;
+  let polling = false;
+  const poll = setInterval(() => {
+    if (polling || streaming.signal.aborted) return;
+    polling = true;
+    readCutoverRequest(state.client, task.name)
+      .then((r) => {
+        if (r && !request) {
+          request = r;
+          deps.onStep?.(`dts complete asked for the cutover at ${r.lsn}; applying the last changes`);
+          streaming.abort('cutover');
+        }
+      })
+      // A failed poll is retried at the next tick; sync itself reports a lost target.
+      .catch(() => undefined)
+      .finally(() => (polling = false));
+  }, deps.pollMs ?? 1000);
+  try {
+    await sqlStep('recording phase syncing in _dts.tasks', async () => {
+      await ensureState(state.client);
+      await recordTaskPhase(state.client, task.name, 'syncing');
+      request = await readCutoverRequest(state.client, task.name);
+    });
+    const each = (stopAt: CutoverRequest | undefined, signal: AbortSignal | undefined) =>
+      settleAll(
+        loads.map((l) =>
+          syncDatabase(task, l.sourceDatabase, {
+            fromLsn: parseLsn(l.consistentPoint),
+            targetDatabase: l.targetDatabase,
+            ...(stopAt ? { stopAt: parseLsn(stopAt.lsn) } : {}),
+            ...(signal ? { signal } : {}),
+            ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+            ...prompt(deps),
+          }),
+        ),
+        () => streaming.abort('failed'),
+      );
+    if (!request) {
+      deps.onStep?.(`syncing ${loads.length} database(s); \`dts complete ${task.file}\` cuts over`);
+      await each(undefined, streaming.signal);
+    }
+    clearInterval(poll);
+    if (deps.signal?.aborted || !request) throw stopError(task, reasonOf(deps.signal));
+    // The drain: every transaction whose commit starts before the end position. It ends on an idle
+    // source too: syncDatabase asks the walsender for its position while waiting for stopAt.
+    const drained = await each(request, deps.signal);
+    if (deps.signal?.aborted) throw stopError(task, reasonOf(deps.signal));
+    return await cutOver(task, loads, request, drained, state, deps);
+  } finally {
+    clearInterval(poll);
+    deps.signal?.removeEventListener('abort', stop);
+    await state.close();
+  }
+}
+
+/** Run all; when one fails, stop the others (via `onFailure`) and rethrow the first failure. */
+async function settleAll(
+  runs: readonly Promise<SyncResult>[],
+  onFailure: () => void,
+): Promise<readonly SyncResult[]> {
+  const settled = await Promise.allSettled(
+    runs.map((p) =>
+      p.catch((e: unknown) => {
+        onFailure();
+        throw e;
+      }),
+    ),
+  );
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<SyncResult>).value);
+}
+
+async function sqlStep<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw sqlError(e, 'target', doing);
+  }
+}
+
+/** After the drain: sequences, materialized views, the source released, `completed` recorded. */
+async function cutOver(
+  task: Task,
+  loads: readonly LoadRecord[],
+  request: CutoverRequest,
+  drained: readonly SyncResult[],
+  state: Connection,
+  deps: SyncRunDeps,
+): Promise<CutoverReport> {
+  const databases: CutoverDatabaseReport[] = [];
+  for (const [i, l] of loads.entries()) {
+    const src = { side: 'source' as const, database: l.sourceDatabase, ...prompt(deps) };
+    const dst = { side: 'target' as const, database: l.targetDatabase, ...prompt(deps) };
+    deps.onStep?.(`setting the sequences of ${l.targetDatabase} from the source`);
+    // Read after the drain, so each value is at least what the source had at the end position.
+    const { sequences, matviews } = await withConnection(task.source, src, (s) =>
+      withConnection(task.target, dst, async (t) => ({
+        sequences: await sqlStep('setting sequences', () => copySequences(s.client, t.client)),
+        matviews: await readMaterializedViews(s.client),
+      })),
+    );
+    const refreshed = await refreshMaterializedViews(task, l.targetDatabase, matviews, deps);
+    const transactions = await withConnection(task.target, dst, (t) =>
+      sqlStep('reading _dts.apply_position', () =>
+        readAppliedTransactions(t.client, task.name, l.sourceDatabase),
+      ),
+    );
+    databases.push({
+      source: l.sourceDatabase,
+      target: l.targetDatabase,
+      appliedLsn: formatLsn(drained[i]!.appliedLsn),
+      transactions,
+      sequences,
+      refreshed,
+    });
+  }
+  deps.onStep?.('dropping the replication slots and publications on the source');
+  const released = await releaseSource(
+    task,
+    loads.map((l) => l.sourceDatabase),
+    deps,
+  );
+  const transactions = databases.reduce((n, d) => n + d.transactions, 0);
+  await sqlStep('recording phase completed in _dts.tasks', () =>
+    recordCompleted(state.client, task.name, transactions),
+  );
+  const completedAt = new Date();
+  return {
+    task: task.name,
+    ok: true,
+    phase: 'completed',
+    endLsn: request.lsn,
+    transactions,
+    requestedAt: request.requestedAt.toISOString(),
+    completedAt: completedAt.toISOString(),
+    durationMs: Math.max(0, completedAt.getTime() - request.requestedAt.getTime()),
+    databases,
+    droppedSlots: released.slots,
+    droppedPublications: released.publications,
+  };
+}
