@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DtsError, ExitCode } from '../errors.js';
 import type { Connection } from '../pg/connect.js';
 import { isPgServerError, sqlError } from '../pg/errors.js';
@@ -92,9 +93,15 @@ export async function createPublication(
  * copy starts again from a new snapshot, and so must the slot.
  */
 export async function dropSlotIfExists(db: Queryable, slot: string): Promise<void> {
-  await db.query(
-    `SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots
-     WHERE slot_name = $1 AND NOT active`,
-    [slot],
-  );
+  // A killed runner's walsender may hold the slot for a moment after the runner died: wait a little.
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const { rows } = await db.query(
+      `SELECT active, CASE WHEN NOT active THEN pg_catalog.pg_drop_replication_slot(slot_name) IS NULL END AS dropped
+       FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`,
+      [slot],
+    );
+    const r = rows[0] as { active: boolean } | undefined;
+    if (!r || !r.active) return;
+    await sleep(250);
+  }
 }

@@ -75,6 +75,7 @@ beforeAll(async () => {
   [source, target] = await Promise.all([startServer({ version: 14 }), startServer({ version: 17 })]);
   await load('shop');
   await load('crash');
+  await load('stop');
 });
 
 afterAll(async () => {
@@ -161,5 +162,28 @@ describe('dts run (full+incremental) and dts complete on the built CLI', () => {
       second.child.kill('SIGKILL');
     }
     await expectEqual('crash', 'crash');
+  });
+
+  it('cancel during sync: the runner stops, the source is released, --restart refuses to resume', async () => {
+    const file = incrementalTask('stop', 'stop', 'stop');
+    const run = startRun([file], runEnv);
+    try {
+      await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 120_000);
+      await workload('stop', 10, 60_000);
+      const c = await runDts(['cancel', file], { env });
+      expect(c.code).toBe(0);
+      const ended = await run.exited;
+      expect(ended.code).toBe(5);
+      expect(ended.stderr).toContain('error: task stop was cancelled (dts cancel)');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+    expect((await source.query(`SELECT slot_name FROM pg_replication_slots`)).rows).toEqual([]);
+    expect((await source.query(`SELECT pubname FROM pg_publication`, [], 'stop')).rows).toEqual([]);
+    const again = await runDts(['run', '--restart', file], { env });
+    expect(again.code).toBe(5);
+    expect(again.stderr).toContain(
+      'error: task stop was cancelled after its copy; incremental sync cannot go on without its slot\n',
+    );
   });
 });

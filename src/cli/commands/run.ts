@@ -177,6 +177,21 @@ async function runFull(
         hint: `\`dts run --restart ${task.file}\` starts it again (what was committed is kept, the copy starts from a new snapshot)`,
         exitCode: ExitCode.state,
       });
+    // Cancel dropped the slot: the changes since the copy are lost to sync, so the copy must be redone,
+    // and copying again into tables that have their keys and indexes is not what resume does.
+    if (
+      prior?.phase === 'cancelled' &&
+      task.mode === 'full+incremental' &&
+      prior.loads.some((l) => l.phase === 'done' || l.phase === 'copied' || l.phase === 'refresh')
+    )
+      throw new DtsError(
+        'cancelled',
+        `task ${task.name} was cancelled after its copy; incremental sync cannot go on without its slot`,
+        {
+          hint: `\`dts cancel --drop-target ${task.file}\` removes what dts created; \`dts run ${task.file}\` then starts over`,
+          exitCode: ExitCode.state,
+        },
+      );
     if (prior) out.note(`${task.name}: resuming (recorded phase: ${prior.phase})`);
     const refused = await validated(prior);
     if (refused) return refused;
