@@ -30,7 +30,9 @@ export function refusal(state: TaskState | undefined, alive: boolean): string | 
   if (!state) return 'it has not run on this target';
   if (state.phase === 'completed') return 'it is already completed';
   if (state.mode !== 'full+incremental') return `mode ${state.mode} has no incremental sync`;
-  if (state.phase !== 'syncing') return `phase ${state.phase}${alive ? '' : ', no runner'}`;
+  // `cutover`: a runner is finishing a cutover already asked for; waiting for it is what complete does.
+  if (state.phase !== 'syncing' && state.phase !== 'cutover')
+    return `phase ${state.phase}${alive ? '' : ', no runner'}`;
   if (!alive) return 'its runner is not running; `dts run` resumes sync';
   return undefined;
 }

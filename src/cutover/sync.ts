@@ -1,3 +1,4 @@
+import { readCheckpoint } from '../apply/checkpoint.js';
 import { refreshMaterializedViews, stopError, type StopReason } from '../copy/full-load.js';
 import { readMaterializedViews } from '../copy/read.js';
 import { copySequences } from '../copy/sequences.js';
@@ -11,6 +12,7 @@ import {
   ensureState,
   readAppliedTransactions,
   readCutoverRequest,
+  readTaskState,
   recordCompleted,
   recordTaskPhase,
   type CutoverRequest,
@@ -98,10 +100,13 @@ export async function syncUntilCutover(
       .finally(() => (polling = false));
   }, deps.pollMs ?? 1000);
   try {
-    await sqlStep('recording phase syncing in _dts.tasks', async () => {
+    const drainedEarlier = await sqlStep('recording phase syncing in _dts.tasks', async () => {
       await ensureState(state.client);
-      await recordTaskPhase(state.client, task.name, 'syncing');
       request = await readCutoverRequest(state.client, task.name);
+      // Phase `cutover`: an earlier runner drained every database to the request and died after.
+      const earlier = (await readTaskState(state.client, task.name))?.phase === 'cutover' && !!request;
+      if (!earlier) await recordTaskPhase(state.client, task.name, 'syncing');
+      return earlier;
     });
     const each = (stopAt: CutoverRequest | undefined, signal: AbortSignal | undefined) =>
       settleAll(
@@ -125,9 +130,15 @@ export async function syncUntilCutover(
     if (deps.signal?.aborted || !request) throw stopError(task, reasonOf(deps.signal));
     // The drain: every transaction whose commit starts before the end position. It ends on an idle
     // source too: syncDatabase asks the walsender for its position while waiting for stopAt.
-    const drained = await each(request, deps.signal);
-    if (deps.signal?.aborted) throw stopError(task, reasonOf(deps.signal));
-    return await cutOver(task, loads, request, drained, state, deps);
+    if (!drainedEarlier) {
+      await each(request, deps.signal);
+      if (deps.signal?.aborted) throw stopError(task, reasonOf(deps.signal));
+      // From here on the slots are not needed again: what follows is idempotent and may be redone.
+      await sqlStep('recording phase cutover in _dts.tasks', () =>
+        recordTaskPhase(state.client, task.name, 'cutover'),
+      );
+    } else deps.onStep?.('the last changes were applied by an earlier run; finishing the cutover');
+    return await cutOver(task, loads, request, state, deps);
   } finally {
     clearInterval(poll);
     deps.signal?.removeEventListener('abort', stop);
@@ -166,12 +177,11 @@ async function cutOver(
   task: Task,
   loads: readonly LoadRecord[],
   request: CutoverRequest,
-  drained: readonly SyncResult[],
   state: Connection,
   deps: SyncRunDeps,
 ): Promise<CutoverReport> {
   const databases: CutoverDatabaseReport[] = [];
-  for (const [i, l] of loads.entries()) {
+  for (const l of loads) {
     const src = { side: 'source' as const, database: l.sourceDatabase, ...prompt(deps) };
     const dst = { side: 'target' as const, database: l.targetDatabase, ...prompt(deps) };
     deps.onStep?.(`setting the sequences of ${l.targetDatabase} from the source`);
@@ -183,15 +193,20 @@ async function cutOver(
       })),
     );
     const refreshed = await refreshMaterializedViews(task, l.targetDatabase, matviews, deps);
-    const transactions = await withConnection(task.target, dst, (t) =>
-      sqlStep('reading _dts.apply_position', () =>
-        readAppliedTransactions(t.client, task.name, l.sourceDatabase),
-      ),
+    const { transactions, applied } = await withConnection(task.target, dst, (t) =>
+      sqlStep('reading _dts.apply_position', async () => ({
+        transactions: await readAppliedTransactions(t.client, task.name, l.sourceDatabase),
+        applied: await readCheckpoint(t.client, {
+          task: task.name,
+          database: l.sourceDatabase,
+          slot: l.slot,
+        }),
+      })),
     );
     databases.push({
       source: l.sourceDatabase,
       target: l.targetDatabase,
-      appliedLsn: formatLsn(drained[i]!.appliedLsn),
+      appliedLsn: formatLsn(applied ?? parseLsn(l.consistentPoint)),
       transactions,
       sequences,
       refreshed,

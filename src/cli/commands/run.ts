@@ -199,7 +199,7 @@ async function runFull(
     if (controller.signal.aborted)
       throw stopError(task, controller.signal.reason === 'cancelled' ? 'cancelled' : 'interrupted');
     const incremental = task.mode === 'full+incremental';
-    if (incremental && prior?.phase === 'syncing') {
+    if (incremental && (prior?.phase === 'syncing' || prior?.phase === 'cutover')) {
       out.note(`${task.name}: the full load was done by an earlier run; not copying again, resuming sync`);
       return { fullLoad: undefined, cutover: await runSync(task, prior.loads, ctx, out, controller.signal) };
     }
