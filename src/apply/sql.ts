@@ -57,6 +57,7 @@ export const TARGET_TABLE = `
 SELECT c.relkind::text AS relkind, a.attname::text AS name, a.atttypid::text AS type_oid,
        a.atttypmod::text AS type_mod, tn.nspname::text AS type_schema, t.typname::text AS type_name,
        t.typelem::text AS type_elem, t.typbasetype::text AS type_base, a.attgenerated::text AS generated,
+       a.attidentity::text AS identity,
        bn.nspname::text AS base_schema, b.typname::text AS base_name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_display
 FROM pg_catalog.pg_class c
@@ -84,8 +85,17 @@ export interface MatchColumn {
   readonly type: string;
 }
 
-/** `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)`: consecutive inserts into one table in one round trip. */
-export function insertRows(schema: string, table: string, columns: readonly string[], rows: number): string {
+/**
+ * `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)`: consecutive inserts into one table in one round trip.
+ * `overriding` writes the source's values into GENERATED ALWAYS identity columns, which refuse them otherwise.
+ */
+export function insertRows(
+  schema: string,
+  table: string,
+  columns: readonly string[],
+  rows: number,
+  overriding = false,
+): string {
   const n = columns.length;
   const tuples: string[] = [];
   for (let r = 0; r < rows; r++) {
@@ -93,7 +103,8 @@ export function insertRows(schema: string, table: string, columns: readonly stri
     for (let c = 1; c <= n; c++) ps.push(`$${r * n + c}`);
     tuples.push(`(${ps.join(', ')})`);
   }
-  return `INSERT INTO ${quoteQualified(schema, table)} (${columns.map(quoteIdent).join(', ')}) VALUES ${tuples.join(', ')}`;
+  const override = overriding ? ' OVERRIDING SYSTEM VALUE' : '';
+  return `INSERT INTO ${quoteQualified(schema, table)} (${columns.map(quoteIdent).join(', ')})${override} VALUES ${tuples.join(', ')}`;
 }
 
 function conditions(match: readonly MatchColumn[], firstParam: number): string {

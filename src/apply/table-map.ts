@@ -17,6 +17,8 @@ export interface TargetColumn {
   readonly elemOid: number;
   readonly baseOid: number;
   readonly generated: boolean;
+  /** GENERATED ALWAYS AS IDENTITY: INSERT needs OVERRIDING SYSTEM VALUE, UPDATE may not set it. */
+  readonly identityAlways: boolean;
 }
 
 export interface TargetTable {
@@ -32,6 +34,8 @@ export interface TableMap {
   readonly target: TargetTable;
   /** Per source column: written, or left out because the target computes it (a generated column). */
   readonly write: readonly boolean[];
+  /** Per source column: a GENERATED ALWAYS identity column on the target. */
+  readonly identityAlways: readonly boolean[];
   /** Per source column: how to compare it when it identifies a row. */
   readonly match: readonly MatchColumn[];
   readonly full: boolean;
@@ -75,10 +79,12 @@ export function mapRelation(relation: Relation, target: TargetTable | undefined)
   const byName = new Map(target.columns.map((c) => [c.name, c]));
   const problems: string[] = [];
   const write: boolean[] = [];
+  const identityAlways: boolean[] = [];
   const match: MatchColumn[] = [];
   const full = relation.replicaIdentity === 'full';
   for (const c of relation.columns) {
     const t = byName.get(c.name);
+    identityAlways.push(t?.identityAlways ?? false);
     if (!t) {
       problems.push(`column ${c.name} exists on the source but not on the target (added on the source?)`);
       write.push(false);
@@ -99,5 +105,5 @@ export function mapRelation(relation: Relation, target: TargetTable | undefined)
         `column ${t.name} exists on the target but the source no longer sends it (dropped or renamed on the source?)`,
       );
   if (problems.length) throw schemaChanged(relation, problems);
-  return { relation, target, write, match, full };
+  return { relation, target, write, identityAlways, match, full };
 }
