@@ -8,7 +8,6 @@ export const ExitCode = {
   source: 3,
   target: 4,
   state: 5,
-  notImplemented: 69,
   internal: 70,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,8 +1,8 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { password as passwordPrompt } from '@inquirer/prompts';
 import { ExitCode } from '../errors.js';
 import type { CliContext } from './context.js';
-import { createOutput, notImplemented, reportError } from './output.js';
+import { createOutput, reportError } from './output.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerComplete } from './commands/complete.js';
 import { registerCreate } from './commands/create.js';
@@ -28,7 +28,7 @@ export function buildProgram(ctx: CliContext): Command {
       'after',
       `
 Exit codes: 0 ok, 1 checks failed, 2 bad usage or task file, 3 source error, 4 target error,
-            5 bad state, 69 not implemented yet, 70 internal error.
+            5 bad state, 70 internal error.
 Environment: NO_COLOR turns colour off. Passwords come from \${ENV} references, passwordFile,
              PGPASSWORD, ~/.pgpass or a prompt; never from the command line.`,
     );
@@ -41,17 +41,6 @@ Environment: NO_COLOR turns colour off. Passwords come from \${ENV} references, 
   registerCancel(program, ctx);
   registerComplete(program, ctx);
 
-  const later: [string, string, string][] = [];
-  for (const [name, args, description] of later) {
-    program
-      .command(name)
-      .argument(args)
-      .description(description)
-      .addOption(new Option('--json', 'print the result as JSON'))
-      .action(() => {
-        throw notImplemented(name);
-      });
-  }
   return program;
 }
 

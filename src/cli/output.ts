@@ -1,5 +1,5 @@
 import { Chalk, type ChalkInstance } from 'chalk';
-import { DtsError, ExitCode, isDtsError } from '../errors.js';
+import { ExitCode, isDtsError } from '../errors.js';
 
 /** Where a command writes: people get colour and words, machines (`--json`) get one JSON document. */
 export interface Output {
@@ -72,11 +72,4 @@ export function reportError(e: unknown, out: Output, streams: Streams): ExitCode
       `dts on node ${process.version} (${process.platform}-${process.arch}); please report this with the lines above\n`,
   );
   return ExitCode.internal;
-}
-
-export function notImplemented(command: string): DtsError {
-  return new DtsError('not-implemented', `dts ${command} is not implemented yet`, {
-    hint: 'this release supports create, validate and run (mode: structure); see README for the roadmap',
-    exitCode: ExitCode.notImplemented,
-  });
 }
