@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tableDef } from './builders.js';
 import type {
   Column,
   ConstraintDef,
@@ -47,27 +48,8 @@ const col = (name: string, type: string, over: Partial<Column> = {}): Column => 
   ...over,
 });
 
-const table = (schema: string, name: string, over: Partial<TableDef> = {}): TableDef => ({
-  key: `pg_class:${name}`,
-  schema,
-  name,
-  owner: 'postgres',
-  acl: undefined,
-  partitioned: false,
-  unlogged: false,
-  options: [],
-  columns: [],
-  partitionKey: undefined,
-  partitionOf: undefined,
-  inherits: [],
-  ofType: undefined,
-  rowSecurity: false,
-  forceRowSecurity: false,
-  replicaIdentity: 'default',
-  replicaIdentityIndex: undefined,
-  clusterOn: undefined,
-  ...over,
-});
+const table = (schema: string, name: string, over: Partial<TableDef> = {}): TableDef =>
+  tableDef(`pg_class:${name}`, schema, name, over);
 
 const check = (name: string, definition: string, over: Partial<ConstraintDef> = {}): ConstraintDef => ({
   key: `pg_constraint:${name}`,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tableDef } from './builders.js';
 import type { SchemaCatalog, TableDef } from '../../../src/catalog/schema/types.js';
 import { topologicalOrder } from '../../../src/schema/graph.js';
 import { planDatabase, type PlanInput } from '../../../src/schema/plan.js';
@@ -32,27 +33,8 @@ describe('topologicalOrder', () => {
   });
 });
 
-const table = (oid: number, schema: string, name: string, over: Partial<TableDef> = {}): TableDef => ({
-  key: `pg_class:${oid}`,
-  schema,
-  name,
-  owner: 'postgres',
-  acl: undefined,
-  partitioned: false,
-  unlogged: false,
-  options: [],
-  columns: [],
-  partitionKey: undefined,
-  partitionOf: undefined,
-  inherits: [],
-  ofType: undefined,
-  rowSecurity: false,
-  forceRowSecurity: false,
-  replicaIdentity: 'default',
-  replicaIdentityIndex: undefined,
-  clusterOn: undefined,
-  ...over,
-});
+const table = (oid: number, schema: string, name: string, over: Partial<TableDef> = {}): TableDef =>
+  tableDef(`pg_class:${oid}`, schema, name, over);
 
 /** A small shop: app.orders -> app.customers (FK), orders' default uses app.next_code() and app.code_seq. */
 const catalog: SchemaCatalog = {
