@@ -327,7 +327,9 @@ export function planDatabase(input: PlanInput): PlanResult {
       requires: [i.tableKey],
     });
   }
-  const planned = (key: string | undefined) => key !== undefined && objects.some((o) => o.key === key);
+  // A set, not objects.some(): this runs once per partition index, and big schemas have thousands.
+  const keysSoFar = new Set(objects.map((o) => o.key));
+  const planned = (key: string | undefined) => key !== undefined && keysSoFar.has(key);
   const createdBy = (i: { key: string; constraintKey: string | undefined }) => i.constraintKey ?? i.key;
   for (const child of cat.indexes.filter((i) => i.parentKey)) {
     const parent = indexesByKey.get(child.parentKey!);

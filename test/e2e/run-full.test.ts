@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,11 +66,8 @@ describe('dts run (mode: full) on the built CLI', () => {
   });
 
   it('runs a queue: a task that fails validation is reported and the others still run', async () => {
-    const bad = taskFile('bad', 'small', 'small_bad').replace('bad.yaml', 'bad.yaml');
-    writeFileSync(
-      bad,
-      (await import('node:fs')).readFileSync(bad, 'utf8').replace('DTS_SOURCE_PASSWORD', 'DTS_WRONG_PW'),
-    );
+    const bad = taskFile('bad', 'small', 'small_bad');
+    writeFileSync(bad, readFileSync(bad, 'utf8').replace('DTS_SOURCE_PASSWORD', 'DTS_WRONG_PW'));
     const good = taskFile('good', 'small', 'small_copy', 'schedule: 2020-01-01T00:00:00Z\n');
     const r = await runDts(['run', bad, good], { env: { ...env, DTS_WRONG_PW: 'nope-nope' } });
     expect(r.code).toBe(1);
