@@ -54,7 +54,7 @@ export async function main(argv: readonly string[], ctx?: Partial<CliContext>): 
     cwd: process.cwd(),
     prompt:
       process.stdin.isTTY && process.stderr.isTTY
-        ? (message) => passwordPrompt({ message, mask: '*' }, { output: process.stderr })
+        ? (message) => passwordPrompt({ message }, { output: process.stderr })
         : undefined,
     exitCode: ExitCode.ok,
     ...ctx,

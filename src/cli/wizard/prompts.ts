@@ -41,7 +41,7 @@ export function inquirerPrompts(io: {
   const context = { input: io.input, output: io.output };
   return {
     input: (config) => input(config, context),
-    password: (config) => password({ ...config, mask: '*' }, context),
+    password: (config) => password(config, context),
     confirm: (config) => confirm(config, context),
     select: (config) => select({ ...config, choices: config.choices }, context),
     checkbox: (config) => checkbox({ ...config, choices: config.choices, loop: false }, context),
