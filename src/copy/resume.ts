@@ -1,3 +1,5 @@
+import { targetDatabaseName } from '../catalog/selection.js';
+import { isDtsError } from '../errors.js';
 import { withConnection } from '../pg/connect.js';
 import type { PreparedSchema } from '../schema/index.js';
 import { readSchemaMarks } from '../state/schema-marks.js';
@@ -99,4 +101,30 @@ export async function copiedEarlier(
     },
     matviews,
   };
+}
+
+/**
+ * Whether any target database of the task holds a schema mark of it: an earlier run committed a schema
+ * phase there (perhaps without living to record it in `_dts`). `run` then expects to find its own objects
+ * on the target. Databases of `databases: all` are not listed without the source, so they are not looked at.
+ */
+export async function anySchemaMark(task: Task, deps: FullLoadDeps): Promise<boolean> {
+  if (task.objects.databases === 'all') return false;
+  for (const d of task.objects.databases) {
+    const target = targetDatabaseName(task.objects, task.target.database, d.name);
+    let marks: ReadonlySet<string>;
+    try {
+      marks = await withConnection(
+        task.target,
+        { side: 'target', database: target, ...promptOf(deps) },
+        (c) => readSchemaMarks(c.client, task.name, d.name),
+      );
+    } catch (e) {
+      // Not there yet, or not reachable: validate, which runs next, says why.
+      if (isDtsError(e)) continue;
+      throw e;
+    }
+    if (marks.size > 0) return true;
+  }
+  return false;
 }
