@@ -63,7 +63,7 @@ class SelectionMoved extends Error {
 }
 
 const tableSet = (tables: readonly { schema: string; name: string }[]) =>
-  new Set(tables.map((t) => quoteQualified(t.schema, t.name)));
+  new Set(tables.map((t) => displayName(t.schema, t.name)));
 
 /**
  * Copy one database: export a snapshot with the slot, let every worker import it, then copy tables,
@@ -99,7 +99,12 @@ export async function loadDatabase(
       taken = await takeSnapshot(task, job, deps);
     } catch (e) {
       if (!(e instanceof SelectionMoved)) throw e;
-      if (attempt >= SNAPSHOT_ATTEMPTS)
+      if (attempt >= SNAPSHOT_ATTEMPTS) {
+        // The kept slot of the last attempt would hold WAL for nothing; the next run makes its own.
+        const { slot } = replicationNames(task, database);
+        await withConnection(task.source, { side: 'source', database, ...promptOf(deps) }, (c) =>
+          sql('source', `dropping the replication slot ${slot}`, () => dropSlotIfExists(c.client, slot)),
+        );
         throw new DtsError(
           'selection-moving',
           `source: the selected tables of ${displayName(database)} kept changing while the snapshot was taken`,
@@ -109,6 +114,7 @@ export async function loadDatabase(
             details: [`changed: ${e.difference.join(', ')}`],
           },
         );
+      }
       emit({
         type: 'step',
         text: `tables were created or dropped in ${displayName(database)} while the snapshot was taken (${e.difference.join(', ')}); taking it again`,
