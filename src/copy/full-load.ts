@@ -173,6 +173,8 @@ export async function runFullLoad(task: Task, deps: FullLoadDeps = {}): Promise<
           onStep(
             `the copy of ${displayName(job.source)} was interrupted; copying it again from a new snapshot`,
           );
+        // An earlier database's post-data said `post-data`; this one is copying.
+        await recordTaskPhase(state, task.name, 'copy');
         const r = await loadDatabase(task, job, state, deps, timings, postDone ? undefined : plan);
         loaded.push(r.loaded);
         tables = r.tablePostData;

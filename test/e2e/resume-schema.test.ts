@@ -11,7 +11,7 @@ import { env, startRun } from '../integration/state/helpers.js';
 let source: TestServer;
 let target: TestServer;
 const dir = mkdtempSync(join(tmpdir(), 'dts-resume-schema-e2e-'));
-const TABLES = ['public.parent', 'public.child'];
+const TABLES = ['public.parent', 'public.child', 'public.later'];
 
 const SCHEMA = `
   CREATE TABLE parent (id int PRIMARY KEY, name text UNIQUE);
@@ -28,28 +28,33 @@ beforeAll(async () => {
     await source.query(SCHEMA, [], db);
   }
   await target.query('CREATE DATABASE home');
+  await source.query(
+    `CREATE TABLE later (id int PRIMARY KEY, v text); INSERT INTO later VALUES (1, 'x')`,
+    [],
+    'alpha',
+  );
 });
 
 afterAll(async () => {
   await Promise.all([source?.stop(), target?.stop()]);
 });
 
-function taskFile(): string {
-  const f = join(dir, 'two.yaml');
+function taskFile(name = 'two', targetDb = 'home', databases = '[alpha, beta]'): string {
+  const f = join(dir, `${name}.yaml`);
   writeFileSync(
     f,
-    `name: two
+    `name: ${name}
 mode: full
 source:
   url: ${source.url('alpha')}
   password: \${DTS_SOURCE_PASSWORD}
   sslmode: disable
 target:
-  url: ${target.url('home')}
+  url: ${target.url(targetDb)}
   password: \${DTS_TARGET_PASSWORD}
   sslmode: disable
 objects:
-  databases: [alpha, beta]
+  databases: ${databases}
 options:
   parallel: 2
 `,
@@ -70,7 +75,7 @@ describe("a run killed between a database's schema COMMIT and its _dts record re
       [],
       'alpha',
     );
-    expect(tables.rows[0]!.n).toBe(2);
+    expect(tables.rows[0]!.n).toBe(3);
     expect((await target.query(`SELECT to_regclass('_dts.tasks') AS t`, [], 'home')).rows).toEqual([
       { t: null },
     ]);
@@ -90,7 +95,7 @@ describe("a run killed between a database's schema COMMIT and its _dts record re
     );
     for (const db of ['alpha', 'beta']) {
       expect(await schemaFingerprint(target, db), db).toEqual(await schemaFingerprint(source, db));
-      for (const t of TABLES)
+      for (const t of TABLES.filter((t) => db === 'alpha' || t !== 'public.later'))
         expect(`${db} ${t} ${await digest(target, db, t)}`).toBe(`${db} ${t} ${await digest(source, db, t)}`);
     }
     const recorded = await target.query(
@@ -103,5 +108,46 @@ describe("a run killed between a database's schema COMMIT and its _dts record re
       { source_database: 'alpha', pre: true, post: true },
       { source_database: 'beta', pre: true, post: true },
     ]);
+  });
+});
+
+describe('a run killed after some tables have their keys and indexes resumes without building them twice', () => {
+  it("kill -9 after the first table's keys and indexes; run again: those are found built, the rest built, schema equal", async () => {
+    await target.query('CREATE DATABASE solo');
+    const file = taskFile('solo', 'solo', '[alpha]');
+    // Test-only knob (src/copy/load-database.ts): each COPY unit starts 1.5 s late, so the third table
+    // is still waiting when the first two have their keys and indexes.
+    const run = startRun(['--json', file], { ...env, DTS_TEST_COPY_DELAY_MS: '1500' });
+    try {
+      while (!run.stderr().includes('"type":"table-post-data"')) {
+        if (run.child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      run.child.kill('SIGKILL');
+      const ended = await run.exited;
+      expect(ended.signal).toBe('SIGKILL');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+    const built = await target.query(
+      `SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = 'public'`,
+      [],
+      'solo',
+    );
+    expect(built.rows[0]!.n).toBeGreaterThan(0);
+
+    const again = await runDts(['run', '--json', file], { env });
+    expect(again.stderr).not.toContain('already exists');
+    expect(again.code).toBe(0);
+    const events = again.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; already?: number; built?: number });
+    const tables = events.filter((e) => e.type === 'table-post-data');
+    expect(tables).toHaveLength(3);
+    expect(tables.some((e) => e.already! > 0)).toBe(true);
+    expect(await schemaFingerprint(target, 'solo')).toEqual(await schemaFingerprint(source, 'alpha'));
+    for (const t of TABLES)
+      expect(`${t} ${await digest(target, 'solo', t)}`).toBe(`${t} ${await digest(source, 'alpha', t)}`);
   });
 });
