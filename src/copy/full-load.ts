@@ -175,7 +175,8 @@ export async function runFullLoad(task: Task, deps: FullLoadDeps = {}): Promise<
           );
         // An earlier database's post-data said `post-data`; this one is copying.
         await recordTaskPhase(state, task.name, 'copy');
-        const r = await loadDatabase(task, job, state, deps, timings, postDone ? undefined : plan);
+        const fresh = prior === undefined && !preDone.has(job.source);
+        const r = await loadDatabase(task, job, state, deps, timings, postDone ? undefined : plan, fresh);
         loaded.push(r.loaded);
         tables = r.tablePostData;
         split = r.split;

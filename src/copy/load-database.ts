@@ -69,7 +69,8 @@ const tableSet = (tables: readonly { schema: string; name: string }[]) =>
  * Copy one database: export a snapshot with the slot, let every worker import it, then copy tables,
  * large objects and sequences through those workers. With `schema`, each table's keys and indexes
  * are built by the same workers as soon as the table's last unit is in (they go before further
- * copies), so index builds overlap the copies of other tables.
+ * copies), so index builds overlap the copies of other tables. `fresh`: this run created every table of
+ * the database itself (no earlier run of the task), so no key or index of them can exist yet.
  */
 export async function loadDatabase(
   task: Task,
@@ -78,6 +79,7 @@ export async function loadDatabase(
   deps: FullLoadDeps,
   timings: PhaseTimingReport[],
   schema: DatabasePlan | undefined,
+  fresh = false,
 ): Promise<DatabaseLoad> {
   const emit: FullLoadListener = (e) => deps.onEvent?.(e);
   const database = job.source;
@@ -224,7 +226,7 @@ export async function loadDatabase(
       const build = async (w: Worker, table: TablePlan, objects: readonly PlannedObject[]) => {
         const name = displayName(table.schema, table.name);
         const r = await sql('target', `building the keys and indexes of ${name}`, () =>
-          buildTablePostData(w.target.client, table, objects),
+          buildTablePostData(w.target.client, table, objects, !fresh),
         );
         tablePostData.push(r);
         emit({

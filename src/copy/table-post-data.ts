@@ -38,16 +38,19 @@ export interface TablePostDataResult {
 
 /**
  * Build one table's keys and indexes (see `splitPostData`) in one transaction on `db`, a target
- * connection of the table's database. A failure rolls that table's objects back and is reported, not
+ * connection of the table's database; `earlierRuns` false (no run of the task before this one) skips
+ * looking for objects built by them. A failure rolls that table's objects back and is reported, not
  * thrown: the load goes on, and post-data's end leaves out what needs them.
  */
 export async function buildTablePostData(
   db: Queryable,
   table: { readonly schema: string; readonly name: string },
   objects: readonly PlannedObject[],
+  earlierRuns = true,
 ): Promise<TablePostDataResult> {
   const started = Date.now();
-  const pending = await pendingObjects(db, objects);
+  // A first run created the table itself in pre-data: nothing of it can be built yet.
+  const pending = earlierRuns ? await pendingObjects(db, objects) : objects;
   const result = await applyObjects(db, pending);
   return {
     table: displayName(table.schema, table.name),
