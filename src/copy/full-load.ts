@@ -205,7 +205,7 @@ export async function runFullLoad(task: Task, deps: FullLoadDeps = {}): Promise<
     };
 
     const databases: DatabaseLoadReport[] = [];
-    for (const { report, matviews } of loaded) {
+    for (const { report, matviews, tablesAnalyzed } of loaded) {
       checkpoint();
       const before = prior?.loads.find((l) => l.sourceDatabase === report.source);
       if (before?.phase === 'done' && report.copiedEarlier) {
@@ -220,7 +220,7 @@ export async function runFullLoad(task: Task, deps: FullLoadDeps = {}): Promise<
 
       emit({ type: 'phase', database: report.source, phase: 'analyze' });
       t0 = Date.now();
-      await analyzeDatabase(task, report.target, deps);
+      await analyzeDatabase(task, report.target, deps, tablesAnalyzed);
       timings.push({ phase: 'analyze', database: report.source, ms: Date.now() - t0 });
       await recordLoadPhase(state, task.name, report.source, 'done');
       databases.push({ ...report, refreshed });

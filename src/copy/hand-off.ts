@@ -70,12 +70,37 @@ export async function finishPostData(
   );
 }
 
-/** ANALYZE the target database, so its planner knows the loaded rows. */
-export async function analyzeDatabase(task: Task, database: string, deps: FullLoadDeps): Promise<void> {
+/**
+ * ANALYZE the target database, so its planner knows the loaded rows. `tablesAnalyzed`: the copy already
+ * analyzed every table it loaded (right after its last unit), so only partitioned tables (statistics over
+ * their partitions) and materialized views (refreshed after post-data) are left.
+ */
+export async function analyzeDatabase(
+  task: Task,
+  database: string,
+  deps: FullLoadDeps,
+  tablesAnalyzed = false,
+): Promise<void> {
   await withConnection(task.target, { side: 'target', database, ...promptOf(deps) }, (c) =>
-    sql('target', `ANALYZE (database ${database})`, () => c.client.query('ANALYZE')),
+    sql('target', `ANALYZE (database ${database})`, async () => {
+      if (!tablesAnalyzed) {
+        await c.client.query('ANALYZE');
+        return;
+      }
+      const { rows } = await c.client.query(REST_TO_ANALYZE);
+      for (const r of rows as { schema: string; name: string }[])
+        await c.client.query(`ANALYZE ${quoteQualified(r.schema, r.name)}`);
+    }),
   );
 }
+
+/** What a database-wide ANALYZE covers beyond the tables the copy analyzed, in user schemas. */
+const REST_TO_ANALYZE = `
+SELECT n.nspname AS schema, c.relname AS name
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', '_dts')
+  AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'
+ORDER BY 1, 2`;
 
 /**
  * REFRESH the materialized views that hold rows on the source and exist on the target. One may read

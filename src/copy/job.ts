@@ -17,6 +17,8 @@ export interface DatabaseJob {
 export interface Loaded {
   readonly report: Omit<DatabaseLoadReport, 'refreshed'>;
   readonly matviews: readonly MaterializedView[];
+  /** Every copied table was analyzed right after its load: the end analyzes only the rest. */
+  readonly tablesAnalyzed?: boolean;
 }
 
 export const promptOf = (deps: { readonly prompt?: PasswordPrompt | undefined }) =>

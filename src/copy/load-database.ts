@@ -39,10 +39,10 @@ import type { CopyPlan, CopyUnit, TablePlan } from './types.js';
 import { closeWorkers, openWorkers, runOnWorkers, type Worker } from './workers.js';
 import { stopError, stopReason } from './stop.js';
 
-/** What a worker takes from the queue: a COPY, or a copied table's keys and indexes. */
+/** What a worker takes from the queue: a COPY, or what follows a table's last one (keys, indexes, ANALYZE). */
 type Work =
   | { readonly kind: 'copy'; readonly unit: CopyUnit }
-  | { readonly kind: 'post-data'; readonly table: TablePlan; readonly objects: readonly PlannedObject[] };
+  | { readonly kind: 'table-done'; readonly table: TablePlan; readonly objects: readonly PlannedObject[] };
 
 /** A loaded database, and what building its tables' keys and indexes did (when it was asked to). */
 export interface DatabaseLoad {
@@ -220,24 +220,30 @@ export async function loadDatabase(
         });
         const left = partsLeft.get(unit.table.key)! - 1;
         partsLeft.set(unit.table.key, left);
-        const objects = postData.byTable.get(unit.table.key);
-        return left === 0 && objects ? [{ kind: 'post-data', table: unit.table, objects }] : [];
+        const objects = postData.byTable.get(unit.table.key) ?? [];
+        return left === 0 ? [{ kind: 'table-done', table: unit.table, objects }] : [];
       };
-      const build = async (w: Worker, table: TablePlan, objects: readonly PlannedObject[]) => {
+      // A table's rows are all in: its keys and indexes, then ANALYZE (the end analyzes only the rest).
+      const finish = async (w: Worker, table: TablePlan, objects: readonly PlannedObject[]) => {
         const name = displayName(table.schema, table.name);
-        const r = await sql('target', `building the keys and indexes of ${name}`, () =>
-          buildTablePostData(w.target.client, table, objects, !fresh),
+        if (objects.length > 0) {
+          const r = await sql('target', `building the keys and indexes of ${name}`, () =>
+            buildTablePostData(w.target.client, table, objects, !fresh),
+          );
+          tablePostData.push(r);
+          emit({
+            type: 'table-post-data',
+            database,
+            table: name,
+            built: r.result.created.length,
+            already: r.already,
+            failed: r.result.failed.length,
+            ms: r.ms,
+          });
+        }
+        await sql('target', `ANALYZE ${name}`, () =>
+          w.target.client.query(`ANALYZE ${quoteQualified(table.schema, table.name)}`),
         );
-        tablePostData.push(r);
-        emit({
-          type: 'table-post-data',
-          database,
-          table: name,
-          built: r.result.created.length,
-          already: r.already,
-          failed: r.result.failed.length,
-          ms: r.ms,
-        });
       };
       // Closing the clients is the only way to stop a COPY in flight; the pool then rejects.
       const abort = () => {
@@ -250,7 +256,7 @@ export async function loadDatabase(
       await runOnWorkers<Worker, Work>(
         workers,
         work,
-        async (w, item) => (item.kind === 'copy' ? copy(w, item.unit) : build(w, item.table, item.objects)),
+        async (w, item) => (item.kind === 'copy' ? copy(w, item.unit) : finish(w, item.table, item.objects)),
         abort,
         deps.signal,
       ).catch((e) => {
@@ -312,6 +318,7 @@ export async function loadDatabase(
           warnings,
         },
         matviews,
+        tablesAnalyzed: true,
       },
       tablePostData,
       split: postData,

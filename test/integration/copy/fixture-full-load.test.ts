@@ -65,6 +65,17 @@ describe('mode: full, fixture PostgreSQL 14 -> 17', () => {
     // Every per-table build comes right after its table's last unit, before the end of the copy.
     const copyEnd = events.findIndex((e) => e.type === 'phase' && e.phase === 'large objects');
     for (const e of built) expect(events.indexOf(e)).toBeLessThan(copyEnd);
+    // Every table and partitioned table has statistics: leaves right after their load, the rest at the end.
+    const unanalyzed = await target17.query(
+      `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '_dts') AND n.nspname !~ '^pg_toast'
+         AND ((c.relkind = 'r' AND (c.reltuples < 0 OR (c.reltuples > 0 AND NOT EXISTS
+                 (SELECT 1 FROM pg_statistic s WHERE s.starelid = c.oid))))
+           OR (c.relkind = 'p' AND NOT EXISTS (SELECT 1 FROM pg_statistic s WHERE s.starelid = c.oid)))`,
+      [],
+      'copied',
+    );
+    expect(unanalyzed.rows).toEqual([]);
     const post = report.postData!.databases[0]!;
     expect(post.committed).toBe(true);
     expect(post.created.filter((o) => o.kind === 'foreign key').length).toBeGreaterThan(0);
