@@ -64,6 +64,19 @@ export type FullLoadEvent =
       readonly bytes: number;
       readonly ms: number;
     }
+  /**
+   * A copied table's keys and indexes were built (right after its last unit): `built` objects now,
+   * `already` found built by an earlier run, `failed` rolled back with the rest of that table's.
+   */
+  | {
+      readonly type: 'table-post-data';
+      readonly database: string;
+      readonly table: string;
+      readonly built: number;
+      readonly already: number;
+      readonly failed: number;
+      readonly ms: number;
+    }
   /** A line for people (e.g. `reading the schema of shop on the source`). */
   | { readonly type: 'step'; readonly text: string };
 

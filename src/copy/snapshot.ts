@@ -105,3 +105,21 @@ export async function dropSlotIfExists(db: Queryable, slot: string): Promise<voi
     await sleep(250);
   }
 }
+
+/**
+ * The tables a publication lists, as the calling transaction sees them: inside the exported snapshot,
+ * the publication as of the slot's consistent point (leaf partitions, as the copy plans them).
+ */
+export async function readPublishedTables(
+  db: Queryable,
+  publication: string,
+): Promise<readonly { readonly schema: string; readonly name: string }[]> {
+  const { rows } = await db.query(
+    `SELECT schemaname AS schema, tablename AS name FROM pg_catalog.pg_publication_tables WHERE pubname = $1`,
+    [publication],
+  );
+  return (rows as { schema: string; name: string }[]).map((r) => ({
+    schema: String(r.schema),
+    name: String(r.name),
+  }));
+}

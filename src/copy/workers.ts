@@ -85,23 +85,34 @@ export async function closeWorkers(workers: readonly Worker[]): Promise<void> {
 }
 
 /**
- * Run `units` on the workers, each unit exactly once, at most one per worker at a time. On the first
- * failure (or when `signal` aborts) no further unit is started and `abort` is called to cut the ones in
- * flight short (by closing connections); the first error is then thrown.
+ * Run `units` on the workers, each unit exactly once, at most one per worker at a time. A unit's `run`
+ * may return follow-up units (a table's index builds once its last range is in): they go to the FRONT
+ * of the queue, so the next free worker takes them before more copies, and a long index build overlaps
+ * the copies still running. A worker with nothing to take waits while others run, since they may add
+ * more. On the first failure (or when `signal` aborts) no further unit is started and `abort` is called
+ * to cut the ones in flight short (by closing connections); the first error is then thrown.
  */
 export async function runOnWorkers<W, U>(
   workers: readonly W[],
   units: readonly U[],
-  run: (worker: W, unit: U) => Promise<void>,
+  run: (worker: W, unit: U) => Promise<readonly U[] | void>,
   abort: () => void,
   signal?: AbortSignal,
 ): Promise<void> {
   const queue = [...units];
+  let running = 0;
+  let waiting: (() => void)[] = [];
+  const wakeAll = () => {
+    const w = waiting;
+    waiting = [];
+    for (const wake of w) wake();
+  };
   let failure: { error: unknown } | undefined;
   const fail = (error: unknown) => {
     if (failure) return;
     failure = { error };
     abort();
+    wakeAll();
   };
   const onAbort = () => fail(signal?.reason ?? new Error('aborted'));
   if (signal?.aborted) onAbort();
@@ -112,11 +123,20 @@ export async function runOnWorkers<W, U>(
         // Invariant: a unit leaves the queue exactly once, and only while nothing has failed.
         while (!failure) {
           const unit = queue.shift();
-          if (unit === undefined) return;
+          if (unit === undefined) {
+            if (running === 0) return wakeAll();
+            await new Promise<void>((resolve) => waiting.push(resolve));
+            continue;
+          }
+          running++;
           try {
-            await run(w, unit);
+            const more = await run(w, unit);
+            if (more && more.length > 0) queue.unshift(...more);
           } catch (e) {
             fail(e);
+          } finally {
+            running--;
+            wakeAll();
           }
         }
       }),

@@ -22,6 +22,20 @@ export type ApplyProgress = (object: PlannedObject, outcome: 'created' | 'failed
 
 const ref = (o: PlannedObject): ObjectRef => ({ kind: o.kind, name: o.name, phase: o.phase });
 
+/** How `applyObjects` ends its transaction, and what it knows from earlier transactions. */
+export interface ApplyOptions {
+  readonly onProgress?: ApplyProgress;
+  /** Objects that failed (or were rolled back) elsewhere, by key, with the name said in messages. */
+  readonly broken?: ReadonlyMap<string, string>;
+  /**
+   * Runs inside the transaction just before COMMIT when nothing failed: a record that must land
+   * exactly when the DDL does (a crash can never leave one without the other).
+   */
+  readonly beforeCommit?: (db: Queryable) => Promise<void>;
+  /** Roll back even when nothing failed (an earlier part of the same phase failed). Default false. */
+  readonly rollback?: boolean;
+}
+
 /**
  * Apply the plan's objects of the given phases in ONE transaction on the target database, each object
  * under its own savepoint so every failure is found and reported, not only the first. Objects that need a
@@ -33,12 +47,26 @@ export async function applyPlan(
   plan: DatabasePlan,
   phases: readonly Phase[],
   onProgress: ApplyProgress = () => undefined,
+  beforeCommit?: (db: Queryable) => Promise<void>,
 ): Promise<ApplyResult> {
-  const objects = plan.objects.filter((o) => phases.includes(o.phase));
+  return applyObjects(
+    db,
+    plan.objects.filter((o) => phases.includes(o.phase)),
+    beforeCommit ? { onProgress, beforeCommit } : { onProgress },
+  );
+}
+
+/** `applyPlan` for a given list of objects (a full load applies post-data table by table). */
+export async function applyObjects(
+  db: Queryable,
+  objects: readonly PlannedObject[],
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const onProgress = options.onProgress ?? (() => undefined);
   const done: ObjectRef[] = [];
   const failed: FailedObject[] = [];
   const notAttempted: NotAttemptedObject[] = [];
-  const broken = new Map<string, string>();
+  const broken = new Map<string, string>(options.broken ?? []);
   await db.query('BEGIN');
   try {
     for (const s of APPLY_SETTINGS) await db.query(s);
@@ -75,10 +103,11 @@ export async function applyPlan(
         onProgress(o, 'failed');
       }
     }
-    if (failed.length > 0) {
+    if (failed.length > 0 || options.rollback) {
       await db.query('ROLLBACK');
       return { committed: false, created: [], rolledBack: done, failed, notAttempted };
     }
+    if (options.beforeCommit) await options.beforeCommit(db);
     await db.query('COMMIT');
     return { committed: true, created: done, rolledBack: [], failed, notAttempted };
   } catch (e) {

@@ -1,7 +1,12 @@
 import { displayName } from '../catalog/display.js';
 import { resolveDatabases, targetDatabaseName, type DatabasePatterns } from '../catalog/selection.js';
 import { readDatabases, readServerInfo } from '../catalog/server.js';
-import { readDatabaseNames, readRoleNames, readSchemaCatalog } from '../catalog/schema/read.js';
+import {
+  readDatabaseNames,
+  readRoleNames,
+  readSchemaCatalog,
+  type Queryable,
+} from '../catalog/schema/read.js';
 import type { SchemaCatalog } from '../catalog/schema/types.js';
 import { DtsError, ExitCode, type Side } from '../errors.js';
 import { connectInstance, withConnection, type Connection } from '../pg/connect.js';
@@ -15,6 +20,7 @@ import type { DatabaseSchemaReport, SchemaPlanReport, SchemaReport } from './rep
 export type { DatabasePlan, Phase, PlannedObject, ObjectKind, SkippedObject } from './plan.js';
 export type * from './report.js';
 export { planDatabase } from './plan.js';
+export { applyObjects, type ApplyOptions, type ApplyResult } from './apply.js';
 
 /** What schema migration needs from outside: how to ask for a password, where to report progress. */
 export interface SchemaDeps {
@@ -24,6 +30,21 @@ export interface SchemaDeps {
   readonly onProgress?: (database: string, ...rest: Parameters<ApplyProgress>) => void;
   /** A line for people (e.g. `reading the source catalogs of shop`). */
   readonly onStep?: (text: string) => void;
+  /** Source databases whose phases were committed by an earlier run: left alone. */
+  readonly skipDatabases?: ReadonlySet<string>;
+  /**
+   * Runs in each database's schema transaction just before COMMIT (a record that must land with the
+   * DDL, never without it).
+   */
+  readonly beforeCommit?: (db: Queryable, plan: DatabasePlan) => Promise<void>;
+  /** After each database's transaction ended (committed or rolled back), with its report. */
+  readonly onDatabaseDone?: (report: DatabaseSchemaReport) => void;
+}
+
+/** Every selected database's plan, against the target as it is now (`prepareSchema`). */
+export interface PreparedSchema {
+  readonly task: string;
+  readonly databases: readonly DatabasePlan[];
 }
 
 interface DatabaseTarget {
@@ -125,7 +146,14 @@ export async function planSchema(
  */
 export async function migrateSchema(task: Task, deps: SchemaDeps = {}): Promise<SchemaReport> {
   const started = Date.now();
-  const phases = deps.phases ?? ['pre-data', 'post-data'];
+  return applySchema(task, await prepareSchema(task, deps), deps, started);
+}
+
+/**
+ * Read the source catalogs and plan every selected database against the target (its roles and
+ * databases). Throws when it cannot start (unreachable server, missing roles with missingRoles: error).
+ */
+export async function prepareSchema(task: Task, deps: SchemaDeps = {}): Promise<PreparedSchema> {
   const targets = await databaseTargets(task, deps);
   // The target database may not exist yet: roles and databases are instance-wide, any database will do.
   const instance = await connectInstance(task.target, { side: 'target', ...prompt(deps) });
@@ -135,7 +163,7 @@ export async function migrateSchema(task: Task, deps: SchemaDeps = {}): Promise<
     superuser: (await readServerInfo(instance.client)).role.superuser,
   })).finally(() => instance.close());
 
-  const planned: { plan: DatabasePlan; create: boolean }[] = [];
+  const planned: { plan: DatabasePlan }[] = [];
   const missing = new Set<string>();
   for (const t of targets) {
     const catalog = await readSource(task, t.patterns.database, deps);
@@ -152,12 +180,26 @@ export async function migrateSchema(task: Task, deps: SchemaDeps = {}): Promise<
       },
     });
     for (const r of missingRoles) missing.add(r);
-    planned.push({ plan: targetInfo.superuser ? plan : withoutEventTriggers(plan), create });
+    planned.push({ plan: targetInfo.superuser ? plan : withoutEventTriggers(plan) });
   }
   refuseMissingRoles(task, missing);
+  return { task: task.name, databases: planned.map((p) => p.plan) };
+}
 
+/**
+ * Apply the prepared plans' phases (`deps.phases`, default both): create each missing database, then
+ * one transaction per database. Databases in `deps.skipDatabases` are left alone and not reported.
+ */
+export async function applySchema(
+  task: Task,
+  prepared: PreparedSchema,
+  deps: SchemaDeps = {},
+  started = Date.now(),
+): Promise<SchemaReport> {
+  const phases = deps.phases ?? ['pre-data', 'post-data'];
   const databases: DatabaseSchemaReport[] = [];
-  for (const { plan } of planned) {
+  for (const plan of prepared.databases) {
+    if (deps.skipDatabases?.has(plan.source)) continue;
     if (plan.createDatabase) {
       deps.onStep?.(`creating database ${displayName(plan.target)} on the target`);
       const c = await connectInstance(task.target, { side: 'target', database: 'postgres', ...prompt(deps) });
@@ -171,17 +213,25 @@ export async function migrateSchema(task: Task, deps: SchemaDeps = {}): Promise<
       { side: 'target', database: plan.target, ...prompt(deps) },
       (c) =>
         run(c, 'target', 'applying the schema', () =>
-          applyPlan(c.client, plan, phases, (o, outcome) => deps.onProgress?.(plan.target, o, outcome)),
+          applyPlan(
+            c.client,
+            plan,
+            phases,
+            (o, outcome) => deps.onProgress?.(plan.target, o, outcome),
+            deps.beforeCommit ? (db) => deps.beforeCommit!(db, plan) : undefined,
+          ),
         ),
     );
-    databases.push({
+    const report: DatabaseSchemaReport = {
       source: plan.source,
       target: plan.target,
       createdDatabase: plan.createDatabase !== undefined,
       ...result,
       skipped: plan.skipped,
       warnings: plan.warnings,
-    });
+    };
+    databases.push(report);
+    deps.onDatabaseDone?.(report);
   }
   return {
     task: task.name,

@@ -68,6 +68,12 @@ export interface PlannedObject {
   readonly statements: readonly string[];
   /** Planned objects that must have been created first; when one failed, this one is skipped. */
   readonly requires: readonly string[];
+  /**
+   * For a key (primary, unique, exclusion) or an index: the source key of its table and the index
+   * relation it builds. A full load builds these per table, as soon as the table's rows are in, and
+   * finds out by that name whether an earlier run already did.
+   */
+  readonly builds?: { readonly tableKey: string; readonly schema: string; readonly name: string };
 }
 
 export interface SkippedObject {
@@ -314,6 +320,7 @@ export function planDatabase(input: PlanInput): PlanResult {
       name: `${displayName(c.name)} on ${on(t)}`,
       statements: constraintDdl(c, t, ctx),
       requires: [t.key],
+      builds: { tableKey: t.key, schema: t.schema, name: c.name },
     });
   }
   for (const i of cat.indexes.filter((i) => i.constraintKey === undefined)) {
@@ -325,6 +332,7 @@ export function planDatabase(input: PlanInput): PlanResult {
       name: `${displayName(i.schema, i.name)}${table ? ` on ${on(table)}` : ''}`,
       statements: indexDdl(i, ctx),
       requires: [i.tableKey],
+      builds: { tableKey: i.tableKey, schema: i.schema, name: i.name },
     });
   }
   // A set, not objects.some(): this runs once per partition index, and big schemas have thousands.

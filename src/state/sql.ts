@@ -6,10 +6,9 @@
  * Watermarks, documented once:
  * - `loads.consistent_point` is the LSN of the source slot's consistent point. The copied rows are the
  *   source as of exactly that point; incremental sync applies transactions that commit after it.
- * - `databases.pre_data_at` / `post_data_at` are set after that schema phase COMMITTED in the database: a
- *   resumed run skips a phase only when every database of the task has it (the schema stage works on the
- *   whole task). A crash between the commit and this record means the phase runs again and reports the
- *   objects as already existing.
+ * - `databases.pre_data_at` / `post_data_at` are set after that schema phase COMMITTED in the database; a
+ *   resumed run skips the phase in each database that has it. A crash between the commit and this record
+ *   is covered by the mark the phase writes in its own transaction (schema-marks.ts).
  * - `table_copies.done` is set in its own statement after the unit's COPY committed on the target, so
  *   `done` never claims rows that are not there (the reverse, rows without `done`, is possible after a
  *   crash, and such a unit is copied again: whole tables are truncated first).

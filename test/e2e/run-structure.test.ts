@@ -118,4 +118,51 @@ describe('dts run (mode: structure) on the built CLI', () => {
     expect(r.stdout).toContain('CREATE TABLE');
     expect(await userTables('dry')).toBe(0);
   });
+
+  it('--dry-run of a full task adds the copy plan: order, size, ranges, format and why, in text and --json', async () => {
+    const r = await runDts(['run', '--dry-run', taskFile('copyplan', 'dry', 'full')], { env });
+    expect(r.stderr).not.toMatch(/^error:/m);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^-- copy plan shop -> dry: \d+ table\(s\) on \d+ worker\(s\), largest first; tables over .+ split into ctid block ranges$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^-- {3}1\. \S+: (~[\d,]+ rows|rows unknown \(never analyzed\)), .+, whole, (binary|text: .+)/m,
+    );
+    expect(r.stdout).toMatch(/^-- {3}\d+\. .+, text: column .+ has the user-defined type .+$/m);
+    expect(r.stdout).toMatch(/; then \d+ key\(s\)\/index\(es\)$/m);
+    expect(r.stdout).toContain(
+      "assuming the target's encoding is the source's (UTF8); the target was not contacted",
+    );
+
+    const json = await runDts(['run', '--dry-run', '--json', taskFile('copyplan', 'dry', 'full')], { env });
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout);
+    expect(report.databases[0].objects.length).toBeGreaterThan(0);
+    const copy = report.copy.databases[0];
+    expect(copy).toMatchObject({ source: 'shop', target: 'dry', encoding: 'UTF8' });
+    expect(copy.tables.map((t: { order: number }) => t.order)).toEqual(
+      copy.tables.map((_: unknown, i: number) => i + 1),
+    );
+    const sizes = copy.tables.map((t: { estimatedBytes: number }) => t.estimatedBytes);
+    expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+    for (const t of copy.tables.filter((t: { format: string }) => t.format === 'text'))
+      expect(t.formatReason).toBeTruthy();
+    expect(await userTables('dry')).toBe(0);
+  });
+
+  it('--dry-run splits a table bigger than splitTableBytes into ctid block ranges', async () => {
+    const f = taskFile('copysplit', 'dry', 'full');
+    writeFileSync(f, readFileSync(f, 'utf8') + 'options:\n  splitTableBytes: 8192\n');
+    const r = await runDts(['run', '--dry-run', '--json', f], { env });
+    expect(r.code).toBe(0);
+    const tables = JSON.parse(r.stdout).copy.databases[0].tables;
+    const split = tables.filter((t: { parts: number }) => t.parts > 1);
+    expect(split.length).toBeGreaterThan(0);
+    for (const t of split) {
+      expect(t.ranges).toHaveLength(t.parts);
+      expect(t.ranges[0].from).toBeUndefined();
+      expect(t.ranges.at(-1).to).toBeUndefined();
+    }
+  });
 });

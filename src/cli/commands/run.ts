@@ -2,6 +2,8 @@ import { Option, type Command } from 'commander';
 import { validate } from '../../checks/validate.js';
 import { buildReport, type Report } from '../../checks/report.js';
 import { runFullLoad, stopError, type StopReason } from '../../copy/index.js';
+import { planCopyDryRun, type CopyPlanReport } from '../../copy/dry-run.js';
+import { anySchemaMark } from '../../copy/resume.js';
 import type { FullLoadReport } from '../../copy/report.js';
 import { DtsError, ExitCode, isDtsError } from '../../errors.js';
 import { migrateSchema, planSchema } from '../../schema/index.js';
@@ -17,6 +19,7 @@ import type { Task } from '../../task/types.js';
 import type { CliContext } from '../context.js';
 import { createOutput, reportError, type Output } from '../output.js';
 import { createProgressRenderer, renderFullLoadReport } from '../render/progress.js';
+import { renderCopyPlan } from '../render/copy-plan.js';
 import { renderReport } from '../render/report.js';
 import { renderSchemaPlan, renderSchemaReport } from '../render/schema-report.js';
 
@@ -32,6 +35,7 @@ interface RunFlags {
 type TaskResult =
   | SchemaReport
   | SchemaPlanReport
+  | (SchemaPlanReport & { readonly copy: CopyPlanReport })
   | FullLoadReport
   | { readonly task: string; readonly ok: false; readonly validation: Report }
   | { readonly task: string; readonly ok: false; readonly error: { code: string; message: string } }
@@ -82,7 +86,10 @@ async function runTask(task: Task, flags: RunFlags, ctx: CliContext, out: Output
   if (flags.dryRun) {
     const plan = await planSchema(task, { ...prompt, onStep, readTarget: false });
     out.line(renderSchemaPlan(plan));
-    return plan;
+    if (task.mode === 'structure') return plan;
+    const copy = await planCopyDryRun(task, plan.databases, prompt);
+    out.line(renderCopyPlan(copy));
+    return { ...plan, copy };
   }
   if (!flags.now) await waitForSchedule(task, ctx, out);
   const report: ValidateStep = async (prior) => {
@@ -91,8 +98,11 @@ async function runTask(task: Task, flags: RunFlags, ctx: CliContext, out: Output
     let result = await validate(task, prompt);
     // A resumed run finds on the target the objects its own pre-data created, and on the source the
     // slot and publication its own load made (full+incremental): that is not a clash.
+    const ownSchema =
+      prior?.databases.some((d) => d.preDataAt !== undefined) ||
+      (task.mode !== 'structure' && (await anySchemaMark(task, prompt)));
     const own = new Set([
-      ...(prior?.databases.some((d) => d.preDataAt !== undefined) ? ['target.existing_objects'] : []),
+      ...(ownSchema ? ['target.existing_objects'] : []),
       ...(prior?.loads.some((l) => !l.temporarySlot) ? ['source.replication_names'] : []),
     ]);
     if (own.size > 0)
@@ -309,7 +319,12 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .command('run')
     .description('Migrate: schema, data, then (full+incremental) keep syncing until complete')
     .argument('<task...>', 'task file(s): a queue, run one after another in schedule order')
-    .addOption(new Option('--dry-run', 'print the DDL plan; change nothing (the target is not contacted)'))
+    .addOption(
+      new Option(
+        '--dry-run',
+        'print the DDL plan and the copy plan; change nothing (the target is not contacted)',
+      ),
+    )
     .addOption(new Option('--json', 'print the result as JSON'))
     .addOption(new Option('--now', "start at once, ignoring the tasks' schedules"))
     .addOption(new Option('--no-validate', 'skip the checks dts validate runs before starting'))

@@ -181,6 +181,8 @@ export function eventLine(
       return `${e.tables.length} tables to copy from ${e.database}, ~${formatBytes(e.tables.reduce((n, t) => n + t.estimatedBytes, 0))}`;
     case 'step':
       return e.text;
+    case 'table-post-data':
+      return `keys and indexes of ${e.table}: ${e.failed > 0 ? color.red(`${e.failed} failed, rolled back`) : `${e.built} built`}${e.already > 0 ? `, ${e.already} already there` : ''} (${(e.ms / 1000).toFixed(1)}s)`;
     default:
       return undefined;
   }

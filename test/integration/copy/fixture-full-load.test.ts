@@ -4,6 +4,7 @@ import type { FullLoadEvent, FullLoadReport } from '../../../src/copy/index.js';
 import { readTaskState } from '../../../src/state/store.js';
 import { TEST_PASSWORD_ENV } from '../../harness/endpoint.js';
 import { startServer, SUPERUSER_PASSWORD, type TestServer } from '../../harness/pg-server.js';
+import { schemaFingerprint } from '../../harness/schema-fingerprint.js';
 import { digest, EXPECTED_COUNTS, FIXTURE_ROLES, fullTask, loadFixture, tablesOf } from './helpers.js';
 
 let source14: TestServer;
@@ -54,6 +55,30 @@ describe('mode: full, fixture PostgreSQL 14 -> 17', () => {
 
   it('copies every table row for row', async () => {
     await expectSameTables(source14, 'fixture', target17, 'copied');
+  });
+
+  it('ends with the same schema as the source: keys and indexes built table by table, the rest at the end', async () => {
+    expect(await schemaFingerprint(target17, 'copied')).toEqual(await schemaFingerprint(source14, 'fixture'));
+    const built = events.filter((e) => e.type === 'table-post-data');
+    expect(built.length).toBeGreaterThan(0);
+    for (const e of built) expect(e, e.table).toMatchObject({ failed: 0, already: 0 });
+    // Every per-table build comes right after its table's last unit, before the end of the copy.
+    const copyEnd = events.findIndex((e) => e.type === 'phase' && e.phase === 'large objects');
+    for (const e of built) expect(events.indexOf(e)).toBeLessThan(copyEnd);
+    // Every table and partitioned table has statistics: leaves right after their load, the rest at the end.
+    const unanalyzed = await target17.query(
+      `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '_dts') AND n.nspname !~ '^pg_toast'
+         AND ((c.relkind = 'r' AND (c.reltuples < 0 OR (c.reltuples > 0 AND NOT EXISTS
+                 (SELECT 1 FROM pg_statistic s WHERE s.starelid = c.oid))))
+           OR (c.relkind = 'p' AND NOT EXISTS (SELECT 1 FROM pg_statistic s WHERE s.starelid = c.oid)))`,
+      [],
+      'copied',
+    );
+    expect(unanalyzed.rows).toEqual([]);
+    const post = report.postData!.databases[0]!;
+    expect(post.committed).toBe(true);
+    expect(post.created.filter((o) => o.kind === 'foreign key').length).toBeGreaterThan(0);
   });
 
   it('has the expected row counts, and COPY counted them', async () => {
@@ -172,6 +197,9 @@ describe('mode: full, fixture PostgreSQL 17 -> 18, every table split into block 
       fullTask(target17, 'fixture17', target18, 'copied', { splitTableBytes: 1, parallel: 3 }),
     );
     expect(r.ok).toBe(true);
+    expect(await schemaFingerprint(target18, 'copied')).toEqual(
+      await schemaFingerprint(target17, 'fixture17'),
+    );
     const split = r.databases[0]!.tables.filter((t) => t.parts > 1);
     expect(split.map((t) => `${t.schema}.${t.name}`)).toEqual(expect.arrayContaining(['app.events']));
     await expectSameTables(target17, 'fixture17', target18, 'copied');
