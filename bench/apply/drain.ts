@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     'big-rows': { type: 'string', default: '1000000' },
     'no-build': { type: 'boolean', default: false },
     'no-native': { type: 'boolean', default: false },
+    /** Write a V8 CPU profile of each dts run into this folder. */
+    profile: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
@@ -79,7 +81,8 @@ interface Runner {
 }
 
 function startDts(file: string): Runner {
-  const child = spawn(process.execPath, [DTS_BIN, 'run', file, '--no-validate'], {
+  const prof = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+  const child = spawn(process.execPath, [...prof, DTS_BIN, 'run', file, '--no-validate'], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

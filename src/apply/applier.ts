@@ -1,10 +1,10 @@
 import { DtsError, ExitCode } from '../errors.js';
 import type { Connection } from '../pg/connect.js';
 import { isPgServerError } from '../pg/errors.js';
-import { formatLsn, type Lsn } from '../pg/lsn.js';
+import { formatLsn, ZERO_LSN, type Lsn } from '../pg/lsn.js';
 import { relationLabel, type Relation, type RowChange } from '../replication/change.js';
-import { readCheckpoint, writeCheckpoint, type CheckpointKey } from './checkpoint.js';
-import { Batch } from './batch.js';
+import { readCheckpoint, type CheckpointKey } from './checkpoint.js';
+import { Batch, type Statement } from './batch.js';
 import * as sql from './sql.js';
 import { mapRelation, type TableMap, type TargetColumn, type TargetTable } from './table-map.js';
 
@@ -31,6 +31,9 @@ export class Applier {
   private readonly tables = new Map<number, TableMap>();
   private open = false;
   private readonly batch: Batch;
+  private inflight: Promise<void> | undefined;
+  private beginPending = false;
+  private committing: Lsn = ZERO_LSN;
   /** Row changes written in the open batch. */
   changes = 0;
 
@@ -71,6 +74,7 @@ export class Applier {
   /** A Relation message: map it onto the target table, or fail if the schemas no longer agree. */
   async relation(relation: Relation): Promise<void> {
     this.batch.sealAll();
+    await this.settle();
     const target = await this.readTarget(relation.schema, relation.name);
     this.tables.set(relation.id, mapRelation(relation, target));
   }
@@ -110,15 +114,16 @@ export class Applier {
     return m;
   }
 
-  private async begin(): Promise<void> {
+  /** Open the batch: BEGIN goes to the target with the first statements sent (no round trip of its own). */
+  private begin(): void {
     if (this.open) return;
-    await this.conn.client.query('BEGIN');
     this.open = true;
+    this.beginPending = true;
   }
 
   /** Apply one row change (or TRUNCATE) inside the open batch, starting one if needed. */
   async apply(change: RowChange): Promise<void> {
-    await this.begin();
+    this.begin();
     this.changes++;
     switch (change.kind) {
       case 'insert':
@@ -141,22 +146,44 @@ export class Applier {
     if (this.batch.rows >= SEND_ROWS || this.batch.bytes >= SEND_BYTES) await this.send();
   }
 
-  /** Send what is queued, in one round trip, and check every statement changed the rows it had to. */
-  private async send(): Promise<void> {
+  /**
+   * Send what is queued, in one round trip, without waiting for the target to run it: the next changes
+   * are decoded and queued meanwhile. At most one send is in flight; its outcome (every statement changed
+   * the rows it had to) is awaited before the next send, a catalog read, COMMIT or ROLLBACK.
+   */
+  private async send(last?: Statement): Promise<void> {
+    await this.settle();
     const statements = this.batch.take();
+    if (last) statements.push(last);
+    if (this.beginPending) {
+      statements.unshift({ text: 'BEGIN', rows: undefined });
+      this.beginPending = false;
+    }
     if (statements.length === 0) return;
     const text = statements.map((s) => s.text).join(';\n');
-    const out = (await this.conn.client.query(text)) as unknown as
-      { rowCount: number | null } | { rowCount: number | null }[];
-    const results = Array.isArray(out) ? out : [out];
-    statements.forEach((s, i) => {
-      if (s.rows === undefined) return;
-      const n = results[i]?.rowCount ?? 0;
-      if (n !== s.rows)
+    const running = this.conn.client.query(text).then((out: unknown) => {
+      const results = (Array.isArray(out) ? out : [out]) as { rowCount: number | null }[];
+      statements.forEach((s, i) => {
+        if (s.rows === undefined) return;
+        const n = results[i]?.rowCount ?? 0;
+        if (n === s.rows) return;
+        if (s === last) throw positionMoved(this.key, lastLsn);
         throw s.missing
           ? rowMissing(s.missing.map, s.missing.what)
           : new Error(`apply: a statement changed ${n} rows instead of ${s.rows}`);
+      });
     });
+    const lastLsn = this.committing;
+    // Awaited by settle(); until then a failure must not count as unhandled.
+    running.catch(() => undefined);
+    this.inflight = running;
+  }
+
+  /** Wait for the send in flight; throws what it failed with. */
+  private async settle(): Promise<void> {
+    const running = this.inflight;
+    this.inflight = undefined;
+    await running;
   }
 
   /** Whether a batch is open on the target. */
@@ -169,19 +196,15 @@ export class Applier {
    * position, in the same target transaction. Returns once the target reported COMMIT.
    */
   async commit(lsn: Lsn, transactions: number): Promise<void> {
-    await this.begin();
-    await this.send();
-    const moved = await writeCheckpoint(this.conn.client, this.key, lsn, transactions);
-    if (!moved) {
-      await this.rollback();
-      throw new DtsError(
-        'apply-position-moved',
-        `target: the apply position of ${this.key.database} is already at or past ${formatLsn(lsn)}`,
-        {
-          hint: 'another dts process is applying this database; stop it, then run dts again',
-          exitCode: ExitCode.state,
-        },
-      );
+    this.begin();
+    // The checkpoint row goes with the last statements, in the same round trip and transaction.
+    this.committing = lsn;
+    try {
+      await this.send({ text: checkpointStatement(this.key, lsn, transactions), rows: 1 });
+      await this.settle();
+    } catch (e) {
+      await this.rollback().catch(() => undefined);
+      throw e;
     }
     await this.conn.client.query('COMMIT');
     this.open = false;
@@ -192,10 +215,32 @@ export class Applier {
   async rollback(): Promise<void> {
     this.batch.clear();
     this.changes = 0;
+    await this.settle().catch(() => undefined);
     if (!this.open) return;
     this.open = false;
+    if (this.beginPending) {
+      this.beginPending = false;
+      return;
+    }
     await this.conn.client.query('ROLLBACK');
   }
+}
+
+/** The checkpoint write of checkpoint.ts with literals, to travel in a batch of statements. */
+function checkpointStatement(key: CheckpointKey, lsn: Lsn, transactions: number): string {
+  const values = [key.task, key.database, key.slot, formatLsn(lsn), String(transactions)];
+  return sql.WRITE_CHECKPOINT.replace(/\$(\d)/g, (_, n: string) => sql.literal(values[Number(n) - 1]!));
+}
+
+function positionMoved(key: CheckpointKey, lsn: Lsn): DtsError {
+  return new DtsError(
+    'apply-position-moved',
+    `target: the apply position of ${key.database} is already at or past ${formatLsn(lsn)}`,
+    {
+      hint: 'another dts process is applying this database; stop it, then run dts again',
+      exitCode: ExitCode.state,
+    },
+  );
 }
 
 function rowMissing(map: TableMap, what: 'update' | 'delete'): DtsError {
