@@ -1,22 +1,20 @@
 import { DtsError, ExitCode } from '../errors.js';
 import type { Connection } from '../pg/connect.js';
 import { isPgServerError } from '../pg/errors.js';
-import { formatLsn, type Lsn } from '../pg/lsn.js';
-import { quoteQualified } from '../pg/quote.js';
-import {
-  relationLabel,
-  UNCHANGED,
-  type Relation,
-  type RowChange,
-  type Value,
-} from '../replication/change.js';
-import { readCheckpoint, writeCheckpoint, type CheckpointKey } from './checkpoint.js';
+import { formatLsn, ZERO_LSN, type Lsn } from '../pg/lsn.js';
+import { relationLabel, type Relation, type RowChange } from '../replication/change.js';
+import { readCheckpoint, type CheckpointKey } from './checkpoint.js';
+import { Batch, type Statement } from './batch.js';
 import * as sql from './sql.js';
 import { mapRelation, type TableMap, type TargetColumn, type TargetTable } from './table-map.js';
 
-/** Rows per multi-row INSERT, and a bound on its parameters (the protocol allows 65535). */
-const INSERT_ROWS = 1000;
-const INSERT_PARAMS = 30_000;
+/**
+ * Pending changes are sent once this many are queued or their values reach this many bytes (and at every
+ * commit): a bound on memory whatever the size of a source transaction, and large enough that one round
+ * trip carries thousands of changes.
+ */
+const SEND_ROWS = 10_000;
+const SEND_BYTES = 4 * 1024 * 1024;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = Record<string, any>;
@@ -24,14 +22,18 @@ type Row = Record<string, any>;
 /**
  * Writes Changes into one target database. It holds at most one open target transaction (a "batch") that
  * may span many source transactions or part of a large one; `commit()` ends it with the checkpoint row
- * written inside it. Consecutive inserts into one table are sent as one multi-row INSERT; every other change
- * is one statement, in the order received. Nothing here decides *when* to commit: the sync loop does,
- * at source-transaction boundaries only.
+ * written inside it. Changes are queued in a Batch (batch.ts: which reorderings are safe and why), which
+ * turns them into multi-row INSERT, UPDATE ... FROM (VALUES ...) and DELETE ... USING (VALUES ...)
+ * statements; these go to the target many at a time in one simple-query round trip. Nothing here decides
+ * *when* to commit: the sync loop does, at source-transaction boundaries only.
  */
 export class Applier {
   private readonly tables = new Map<number, TableMap>();
   private open = false;
-  private inserts: { map: TableMap; rows: Value[][] } | undefined;
+  private readonly batch: Batch;
+  private inflight: Promise<void> | undefined;
+  private beginPending = false;
+  private committing: Lsn = ZERO_LSN;
   /** Row changes written in the open batch. */
   changes = 0;
 
@@ -42,7 +44,9 @@ export class Applier {
     readonly replicaRole: boolean,
     /** The stored apply position when opened (undefined: never applied). */
     readonly position: Lsn | undefined,
-  ) {}
+  ) {
+    this.batch = new Batch(!replicaRole);
+  }
 
   /** Prepare the session and the checkpoint table, and read the stored position. */
   static async open(conn: Connection, key: CheckpointKey): Promise<Applier> {
@@ -69,7 +73,8 @@ export class Applier {
 
   /** A Relation message: map it onto the target table, or fail if the schemas no longer agree. */
   async relation(relation: Relation): Promise<void> {
-    await this.flushInserts();
+    this.batch.sealAll();
+    await this.settle();
     const target = await this.readTarget(relation.schema, relation.name);
     this.tables.set(relation.id, mapRelation(relation, target));
   }
@@ -92,7 +97,15 @@ export class Applier {
         generated: r.generated !== '' && r.generated !== null,
         identityAlways: r.identity === 'a',
       }));
-    return { schema, name, partitioned: first.relkind === 'p', columns };
+    const unique = await this.conn.client.query(sql.TARGET_UNIQUE_INDEXES, [schema, name]);
+    const byIndex = new Map<string, string[]>();
+    for (const r of unique.rows as Row[]) {
+      const cols = byIndex.get(String(r.index)) ?? [];
+      if (r.name !== null) cols.push(String(r.name));
+      byIndex.set(String(r.index), cols);
+    }
+    const uniqueIndexes = [...byIndex.values()];
+    return { schema, name, partitioned: first.relkind === 'p', columns, uniqueIndexes };
   }
 
   private map(relation: Relation): TableMap {
@@ -101,145 +114,76 @@ export class Applier {
     return m;
   }
 
-  private async begin(): Promise<void> {
+  /** Open the batch: BEGIN goes to the target with the first statements sent (no round trip of its own). */
+  private begin(): void {
     if (this.open) return;
-    await this.conn.client.query('BEGIN');
     this.open = true;
+    this.beginPending = true;
   }
 
   /** Apply one row change (or TRUNCATE) inside the open batch, starting one if needed. */
   async apply(change: RowChange): Promise<void> {
-    await this.begin();
+    this.begin();
     this.changes++;
-    if (change.kind === 'insert') {
-      const map = this.map(change.relation);
-      if (this.inserts && this.inserts.map !== map) await this.flushInserts();
-      this.inserts ??= { map, rows: [] };
-      this.inserts.rows.push(change.values as Value[]);
-      const width = map.write.filter(Boolean).length || 1;
-      if (this.inserts.rows.length >= Math.min(INSERT_ROWS, Math.floor(INSERT_PARAMS / width)))
-        await this.flushInserts();
-      return;
-    }
-    await this.flushInserts();
     switch (change.kind) {
+      case 'insert':
+        this.batch.insert(this.map(change.relation), change.values);
+        break;
       case 'update':
-        return this.update(this.map(change.relation), change.old, change.values);
+        this.batch.update(this.map(change.relation), change.old, change.values);
+        break;
       case 'delete':
-        return this.delete(this.map(change.relation), change.old);
-      case 'truncate': {
-        const tables = change.relations.map((r) => this.map(r).target);
-        await this.query(sql.truncate(tables, change.restartIdentity, change.cascade), []);
-        return;
-      }
-    }
-  }
-
-  private async flushInserts(): Promise<void> {
-    const pending = this.inserts;
-    if (!pending) return;
-    this.inserts = undefined;
-    const { map, rows } = pending;
-    const cols = map.relation.columns.filter((_, i) => map.write[i]).map((c) => c.name);
-    const params: (string | null)[] = [];
-    for (const row of rows)
-      row.forEach((v, i) => {
-        if (!map.write[i]) return;
-        if (v === UNCHANGED)
-          throw new Error(`apply: INSERT into ${relationLabel(map.relation)} without a value`);
-        params.push(v);
-      });
-    if (cols.length === 0) {
-      for (const _ of rows) await this.query(`INSERT INTO ${sqlName(map)} DEFAULT VALUES`, []);
-      return;
-    }
-    const overriding = map.identityAlways.some((always, i) => always && map.write[i]);
-    await this.query(
-      sql.insertRows(map.target.schema, map.target.name, cols, rows.length, overriding),
-      params,
-    );
-  }
-
-  /** Which columns identify the row, with their values: the old tuple for FULL, else the key columns. */
-  private identity(map: TableMap, old: readonly Value[] | undefined, values: readonly Value[]) {
-    const match: sql.MatchColumn[] = [];
-    const params: (string | null)[] = [];
-    map.relation.columns.forEach((c, i) => {
-      if (!map.full && !c.key) return;
-      const v = map.full ? old?.[i] : (old ?? values)[i];
-      // A value not sent (an unchanged TOASTed one in a FULL old tuple) cannot be compared: the other
-      // columns still pick a row with exactly those values, and ctid makes it one.
-      if (v === undefined || v === UNCHANGED) return;
-      match.push(map.match[i]!);
-      params.push(v);
-    });
-    if (match.length === 0)
-      throw new DtsError(
-        'no-identity',
-        `source: a change to ${relationLabel(map.relation)} carries no replica identity values`,
-        {
-          hint: 'give the table a primary key or REPLICA IDENTITY FULL on the source',
-          exitCode: ExitCode.source,
-        },
-      );
-    return { match, params };
-  }
-
-  private async update(map: TableMap, old: readonly Value[] | undefined, values: readonly Value[]) {
-    const set: string[] = [];
-    const setParams: (string | null)[] = [];
-    map.relation.columns.forEach((c, i) => {
-      const v = values[i];
-      // An unchanged TOASTed value is not sent: leave the column alone, never write NULL over it.
-      if (!map.write[i] || v === undefined || v === UNCHANGED) return;
-      if (map.identityAlways[i]) {
-        // The target refuses any value but DEFAULT for an ALWAYS identity column in an UPDATE. An unchanged
-        // one is left out; a changed one (only `SET id = DEFAULT` on the source can do that) cannot be
-        // reproduced, so stop rather than let the target drift.
-        const before = old?.[i];
-        if (before === undefined || before === UNCHANGED || before === v) return;
-        throw new DtsError(
-          'identity-changed',
-          `source: an UPDATE of ${relationLabel(map.relation)} changed its GENERATED ALWAYS identity column ${c.name}, which the target cannot take`,
-          {
-            hint: 'on the target, ALTER TABLE ... ALTER COLUMN ... SET GENERATED BY DEFAULT for the migration, then run dts again',
-            exitCode: ExitCode.target,
-          },
+        this.batch.delete(this.map(change.relation), change.old);
+        break;
+      case 'truncate':
+        this.batch.truncate(
+          change.relations.map((r) => this.map(r)),
+          change.restartIdentity,
+          change.cascade,
         );
-      }
-      set.push(c.name);
-      setParams.push(v);
+        break;
+    }
+    if (this.batch.rows >= SEND_ROWS || this.batch.bytes >= SEND_BYTES) await this.send();
+  }
+
+  /**
+   * Send what is queued, in one round trip, without waiting for the target to run it: the next changes
+   * are decoded and queued meanwhile. At most one send is in flight; its outcome (every statement changed
+   * the rows it had to) is awaited before the next send, a catalog read, COMMIT or ROLLBACK.
+   */
+  private async send(last?: Statement): Promise<void> {
+    await this.settle();
+    const statements = this.batch.take();
+    if (last) statements.push(last);
+    if (this.beginPending) {
+      statements.unshift({ text: 'BEGIN', rows: undefined });
+      this.beginPending = false;
+    }
+    if (statements.length === 0) return;
+    const text = statements.map((s) => s.text).join(';\n');
+    const running = this.conn.client.query(text).then((out: unknown) => {
+      const results = (Array.isArray(out) ? out : [out]) as { rowCount: number | null }[];
+      statements.forEach((s, i) => {
+        if (s.rows === undefined) return;
+        const n = results[i]?.rowCount ?? 0;
+        if (n === s.rows) return;
+        if (s === last) throw positionMoved(this.key, lastLsn);
+        throw s.missing
+          ? rowMissing(s.missing.map, s.missing.what)
+          : new Error(`apply: a statement changed ${n} rows instead of ${s.rows}`);
+      });
     });
-    const id = this.identity(map, old, values);
-    if (set.length === 0) return;
-    const text = sql.updateRow(
-      map.target.schema,
-      map.target.name,
-      set,
-      id.match,
-      map.full,
-      map.target.partitioned,
-    );
-    const n = await this.query(text, [...setParams, ...id.params]);
-    if (n !== 1) throw rowMissing(map, 'update');
+    const lastLsn = this.committing;
+    // Awaited by settle(); until then a failure must not count as unhandled.
+    running.catch(() => undefined);
+    this.inflight = running;
   }
 
-  private async delete(map: TableMap, old: readonly Value[]) {
-    const id = this.identity(map, old, old);
-    const text = sql.deleteRow(
-      map.target.schema,
-      map.target.name,
-      id.match,
-      map.full,
-      map.target.partitioned,
-    );
-    const n = await this.query(text, id.params);
-    if (n !== 1) throw rowMissing(map, 'delete');
-  }
-
-  private async query(text: string, params: readonly (string | null)[]): Promise<number> {
-    const r = await this.conn.client.query(text, params as unknown[]);
-    return r.rowCount ?? 0;
+  /** Wait for the send in flight; throws what it failed with. */
+  private async settle(): Promise<void> {
+    const running = this.inflight;
+    this.inflight = undefined;
+    await running;
   }
 
   /** Whether a batch is open on the target. */
@@ -252,19 +196,15 @@ export class Applier {
    * position, in the same target transaction. Returns once the target reported COMMIT.
    */
   async commit(lsn: Lsn, transactions: number): Promise<void> {
-    await this.begin();
-    await this.flushInserts();
-    const moved = await writeCheckpoint(this.conn.client, this.key, lsn, transactions);
-    if (!moved) {
-      await this.rollback();
-      throw new DtsError(
-        'apply-position-moved',
-        `target: the apply position of ${this.key.database} is already at or past ${formatLsn(lsn)}`,
-        {
-          hint: 'another dts process is applying this database; stop it, then run dts again',
-          exitCode: ExitCode.state,
-        },
-      );
+    this.begin();
+    // The checkpoint row goes with the last statements, in the same round trip and transaction.
+    this.committing = lsn;
+    try {
+      await this.send({ text: checkpointStatement(this.key, lsn, transactions), rows: 1 });
+      await this.settle();
+    } catch (e) {
+      await this.rollback().catch(() => undefined);
+      throw e;
     }
     await this.conn.client.query('COMMIT');
     this.open = false;
@@ -273,16 +213,34 @@ export class Applier {
 
   /** Throw away the open batch (its transactions are received again after a restart). */
   async rollback(): Promise<void> {
-    this.inserts = undefined;
+    this.batch.clear();
     this.changes = 0;
+    await this.settle().catch(() => undefined);
     if (!this.open) return;
     this.open = false;
+    if (this.beginPending) {
+      this.beginPending = false;
+      return;
+    }
     await this.conn.client.query('ROLLBACK');
   }
 }
 
-function sqlName(map: TableMap): string {
-  return quoteQualified(map.target.schema, map.target.name);
+/** The checkpoint write of checkpoint.ts with literals, to travel in a batch of statements. */
+function checkpointStatement(key: CheckpointKey, lsn: Lsn, transactions: number): string {
+  const values = [key.task, key.database, key.slot, formatLsn(lsn), String(transactions)];
+  return sql.WRITE_CHECKPOINT.replace(/\$(\d)/g, (_, n: string) => sql.literal(values[Number(n) - 1]!));
+}
+
+function positionMoved(key: CheckpointKey, lsn: Lsn): DtsError {
+  return new DtsError(
+    'apply-position-moved',
+    `target: the apply position of ${key.database} is already at or past ${formatLsn(lsn)}`,
+    {
+      hint: 'another dts process is applying this database; stop it, then run dts again',
+      exitCode: ExitCode.state,
+    },
+  );
 }
 
 function rowMissing(map: TableMap, what: 'update' | 'delete'): DtsError {

@@ -20,6 +20,8 @@ export const SESSION_SETTINGS = [
   `SET IntervalStyle = 'postgres'`,
   `SET TimeZone = 'UTC'`,
   `SET statement_timeout = 0`,
+  // Batched statements carry values as literals (see literal()): a backslash must mean itself.
+  `SET standard_conforming_strings = on`,
 ] as const;
 
 /**
@@ -108,11 +110,19 @@ export function insertRows(
 }
 
 function conditions(match: readonly MatchColumn[], firstParam: number): string {
+  return conditionsOn(
+    match,
+    match.map((_, i) => `$${firstParam + i}`),
+  );
+}
+
+/** `col = value` for each match column; `values` are parameter references or literals, uncast. */
+function conditionsOn(match: readonly MatchColumn[], values: readonly string[], qualifier = ''): string {
   if (match.length === 0) return 'true';
   return match
     .map((m, i) => {
-      const p = `$${firstParam + i}`;
-      const col = quoteIdent(m.name);
+      const p = values[i]!;
+      const col = qualifier + quoteIdent(m.name);
       const [lhs, rhs] = m.asText ? [`${col}::text`, `${p}::text`] : [col, `${p}::${m.type}`];
       return m.nullSafe ? `${lhs} IS NOT DISTINCT FROM ${rhs}` : `${lhs} = ${rhs}`;
     })
@@ -132,7 +142,10 @@ function whereOne(
   full: boolean,
   partitioned: boolean,
 ): string {
-  const cond = conditions(match, firstParam);
+  return pickOne(schema, table, conditions(match, firstParam), full, partitioned);
+}
+
+function pickOne(schema: string, table: string, cond: string, full: boolean, partitioned: boolean): string {
   if (!full) return cond;
   const t = quoteQualified(schema, table);
   return partitioned
@@ -175,3 +188,131 @@ export function truncate(
   const list = tables.map((t) => `${t.partitioned ? '' : 'ONLY '}${quoteQualified(t.schema, t.name)}`);
   return `TRUNCATE TABLE ${list.join(', ')}${restartIdentity ? ' RESTART IDENTITY' : ''}${cascade ? ' CASCADE' : ''}`;
 }
+
+/*
+ * Batched statements. Many of them go to the target in one simple-protocol round trip (a parameter list
+ * belongs to one statement, and node-pg does not pipeline), so values are literals there: the source's
+ * text form, quotes doubled (standard_conforming_strings is on in the apply session, so a backslash is
+ * itself), read by the target type's input function exactly as a text parameter would be.
+ */
+
+/** A value as an SQL literal: `'it''s'` or `NULL`. Text values cannot contain NUL. */
+export function literal(v: string | null): string {
+  return v === null ? 'NULL' : `'${v.replaceAll("'", "''")}'`;
+}
+
+/** `('a', NULL)`: one row of a VALUES list. */
+export function tuple(values: readonly (string | null)[]): string {
+  return `(${values.map(literal).join(', ')})`;
+}
+
+/**
+ * `INSERT INTO t (a, b) VALUES ('1', '2'), ('3', NULL)`: rows are tuple() strings; the literals are untyped
+ * and take the column types, like parameters do.
+ */
+export function insertValues(
+  schema: string,
+  table: string,
+  columns: readonly string[],
+  rows: readonly string[],
+  overriding = false,
+): string {
+  const override = overriding ? ' OVERRIDING SYSTEM VALUE' : '';
+  return `INSERT INTO ${quoteQualified(schema, table)} (${columns.map(quoteIdent).join(', ')})${override} VALUES ${rows.join(', ')}`;
+}
+
+/** A column assigned by a batched UPDATE, with the target type its values are read as. */
+export interface SetColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/**
+ * A VALUES list whose first row casts each literal to its column's type: the other rows' untyped literals
+ * then resolve to that type and go through its input function too (never a text-to-type cast).
+ */
+function valuesList(types: readonly string[], rows: readonly (readonly (string | null)[])[]): string {
+  return rows
+    .map((row, r) =>
+      r === 0 ? `(${row.map((v, i) => `${literal(v)}::${types[i]!}`).join(', ')})` : tuple(row),
+    )
+    .join(', ');
+}
+
+const keyType = (m: MatchColumn) => (m.asText ? 'text' : m.type);
+
+function keyJoin(key: readonly MatchColumn[]): string {
+  return key
+    .map((m, i) => `${m.asText ? `t.${quoteIdent(m.name)}::text` : `t.${quoteIdent(m.name)}`} = d.k${i}`)
+    .join(' AND ');
+}
+
+/**
+ * Many rows of one table updated in one statement, each picked by its key:
+ * `UPDATE t AS t SET "v" = d.s0 FROM (VALUES ('1'::integer, 'x'::text), ('2', 'y')) AS d(k0, s0) WHERE t."id" = d.k0`.
+ * Each row is the key values (the old key when the key changed) followed by the SET values. The keys of
+ * one statement must be distinct (an UPDATE changes a row once, with any one matching VALUES row).
+ */
+export function updateValues(
+  schema: string,
+  table: string,
+  key: readonly MatchColumn[],
+  set: readonly SetColumn[],
+  rows: readonly (readonly (string | null)[])[],
+): string {
+  const names = [...key.map((_, i) => `k${i}`), ...set.map((_, i) => `s${i}`)];
+  const types = [...key.map(keyType), ...set.map((c) => c.type)];
+  const assignments = set.map((c, i) => `${quoteIdent(c.name)} = d.s${i}`).join(', ');
+  return `UPDATE ${quoteQualified(schema, table)} AS t SET ${assignments} FROM (VALUES ${valuesList(types, rows)}) AS d(${names.join(', ')}) WHERE ${keyJoin(key)}`;
+}
+
+/** Many rows of one table deleted by key: `DELETE FROM t AS t USING (VALUES ...) AS d(k0) WHERE t."id" = d.k0`. */
+export function deleteValues(
+  schema: string,
+  table: string,
+  key: readonly MatchColumn[],
+  rows: readonly (readonly (string | null)[])[],
+): string {
+  const names = key.map((_, i) => `k${i}`);
+  return `DELETE FROM ${quoteQualified(schema, table)} AS t USING (VALUES ${valuesList(key.map(keyType), rows)}) AS d(${names.join(', ')}) WHERE ${keyJoin(key)}`;
+}
+
+/** updateRow() with literals: one row, for REPLICA IDENTITY FULL (NULL-safe, one row by ctid). */
+export function updateOne(
+  schema: string,
+  table: string,
+  set: readonly { name: string; value: string | null }[],
+  match: readonly MatchColumn[],
+  values: readonly (string | null)[],
+  full: boolean,
+  partitioned: boolean,
+): string {
+  const assignments = set.map((c) => `${quoteIdent(c.name)} = ${literal(c.value)}`).join(', ');
+  const cond = conditionsOn(match, values.map(literal));
+  return `UPDATE ${quoteQualified(schema, table)} SET ${assignments} WHERE ${pickOne(schema, table, cond, full, partitioned)}`;
+}
+
+/** deleteRow() with literals. */
+export function deleteOne(
+  schema: string,
+  table: string,
+  match: readonly MatchColumn[],
+  values: readonly (string | null)[],
+  full: boolean,
+  partitioned: boolean,
+): string {
+  const cond = conditionsOn(match, values.map(literal));
+  return `DELETE FROM ${quoteQualified(schema, table)} WHERE ${pickOne(schema, table, cond, full, partitioned)}`;
+}
+
+/**
+ * The target table's unique indexes and exclusion constraints, as one row per index and column (an
+ * expression adds no column; an index of expressions only is one row with a NULL name), to know whether rows with distinct keys can be updated in any order.
+ */
+export const TARGET_UNIQUE_INDEXES = `
+SELECT i.indexrelid::text AS index, a.attname::text AS name
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (i.indkey) AND a.attnum > 0
+WHERE n.nspname = $1 AND c.relname = $2 AND (i.indisunique OR i.indisexclusion)`;

@@ -26,6 +26,11 @@ export interface TargetTable {
   readonly name: string;
   readonly partitioned: boolean;
   readonly columns: readonly TargetColumn[];
+  /**
+   * The columns of each unique index and exclusion constraint (an expression adds none); undefined when
+   * not read, which is taken as "may have others".
+   */
+  readonly uniqueIndexes?: readonly (readonly string[])[];
 }
 
 /** How the changes of one source relation are written into its target table. */
@@ -39,6 +44,12 @@ export interface TableMap {
   /** Per source column: how to compare it when it identifies a row. */
   readonly match: readonly MatchColumn[];
   readonly full: boolean;
+  /**
+   * Rows with distinct keys can be updated in one statement, in any order: the table has a key and every
+   * unique index or exclusion constraint covers all of its columns, so no UPDATE can take a value another
+   * row of the same statement still holds.
+   */
+  readonly batchUpdates: boolean;
 }
 
 /** Below this OID types are built in and have the same OID on every server. */
@@ -105,5 +116,11 @@ export function mapRelation(relation: Relation, target: TargetTable | undefined)
         `column ${t.name} exists on the target but the source no longer sends it (dropped or renamed on the source?)`,
       );
   if (problems.length) throw schemaChanged(relation, problems);
-  return { relation, target, write, identityAlways, match, full };
+  const key = relation.columns.filter((c) => c.key).map((c) => c.name);
+  const batchUpdates =
+    !full &&
+    key.length > 0 &&
+    target.uniqueIndexes !== undefined &&
+    target.uniqueIndexes.every((cols) => key.every((k) => cols.includes(k)));
+  return { relation, target, write, identityAlways, match, full, batchUpdates };
 }

@@ -41,7 +41,13 @@ interface Connected {
  * reading pauses above `highWaterBytes` and resumes below half of it.
  */
 export class ReplicationStream {
-  private readonly queue: StreamItem[] = [];
+  /**
+   * Items from `head` on are queued. Not Array.shift(): on an array of many thousand items (a backlog
+   * fills 16 MB with small messages) every shift moves the whole array, and applying a backlog became
+   * quadratic; the consumed front is cut off once it is most of the array instead.
+   */
+  private queue: StreamItem[] = [];
+  private head = 0;
   private queuedBytes = 0;
   private paused = false;
   private failure: unknown;
@@ -153,7 +159,11 @@ export class ReplicationStream {
 
   /** The next item if one is already buffered; throws once the session failed and the queue is drained. */
   poll(): StreamItem | undefined {
-    const item = this.queue.shift();
+    const item = this.head < this.queue.length ? this.queue[this.head++] : undefined;
+    if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     if (item) {
       if (item.type === 'data') this.queuedBytes -= item.payload.length + 25;
       if (this.paused && this.queuedBytes < this.high / 2) {

@@ -1,0 +1,339 @@
+import { DtsError, ExitCode } from '../errors.js';
+import { relationLabel, UNCHANGED, type Value } from '../replication/change.js';
+import { quoteQualified } from '../pg/quote.js';
+import * as sql from './sql.js';
+import type { TableMap } from './table-map.js';
+
+/** A rendered statement and how many rows it must report (undefined: not checked). */
+export interface Statement {
+  readonly text: string;
+  readonly rows: number | undefined;
+  /** What a short row count means: the row the source changed is not on the target. */
+  readonly missing?: { readonly map: TableMap; readonly what: 'update' | 'delete' };
+}
+
+/** Rows per multi-row statement (a bound on statement size, not on what is pending). */
+const ROWS_PER_STATEMENT = 2_000;
+
+type Row = readonly (string | null)[];
+
+interface UpdateGroup {
+  readonly set: sql.SetColumn[];
+  readonly rows: Row[];
+}
+
+/**
+ * What is pending for one table since its last seal. Keyed tables keep deletes, updates and inserts
+ * apart and render them in that order; a REPLICA IDENTITY FULL table keeps its statements in order.
+ */
+interface Segment {
+  readonly map: TableMap;
+  /** Keys (old and new) of every row this segment touches: a repeat seals the segment first. */
+  readonly keys: Set<string>;
+  readonly deletes: Row[];
+  /** By changed-column set when updates may be reordered, else one group per update, in order. */
+  readonly updates: Map<string, UpdateGroup>;
+  readonly inserts: Row[];
+  /** FULL tables only: statements in source order (consecutive inserts merged). */
+  readonly ordered: ({ kind: 'insert'; rows: Row[] } | { kind: 'one'; statement: Statement })[];
+}
+
+/**
+ * The changes of the open target transaction that are not sent yet, and how they become few statements.
+ *
+ * Order. The target must end in the state the source's order produces, and no statement may fail where
+ * the source's did not. What is reordered, and why that is safe:
+ * - Across tables (only with session_replication_role = replica, where foreign keys and ordinary triggers
+ *   do not fire): a change to one table cannot affect another's rows or constraints. Without the replica
+ *   role the segments are sealed whenever the table changes, so the source's order is kept. TRUNCATE and
+ *   Relation messages seal everything.
+ * - Within a keyed table, between two seals no key (old or new) repeats, so every change hits a different
+ *   row. Deletes go first (they only free values, so they cannot make a later statement fail), inserts
+ *   last (a value an insert took was free when it ran, and nothing after it in the source could take
+ *   it), updates in between. Updates are one multi-row statement per changed-column set only when no
+ *   unique index other than the key's could be hit (TableMap.batchUpdates; otherwise one statement each,
+ *   in source order), because one statement changes its rows in any order.
+ * - A change whose key repeats seals the table's segment (renders it to statements) and starts a new one.
+ * - REPLICA IDENTITY FULL matches on values, not a key: its statements stay in source order, one row each
+ *   (NULL-safe, one row by ctid), consecutive inserts still merged.
+ */
+export class Batch {
+  private sealed: Statement[] = [];
+  private readonly segments = new Map<TableMap, Segment>();
+  private last: TableMap | undefined;
+  /** Row changes and value bytes pending, for the caller's flush limits. */
+  rows = 0;
+  bytes = 0;
+
+  constructor(
+    /** Keep the source's order across tables (when foreign keys and triggers fire on the target). */
+    private readonly keepTableOrder: boolean,
+  ) {}
+
+  get empty(): boolean {
+    return this.rows === 0 && this.sealed.length === 0;
+  }
+
+  private segment(map: TableMap): Segment {
+    if (this.keepTableOrder && this.last !== undefined && this.last !== map) this.sealAll();
+    this.last = map;
+    let s = this.segments.get(map);
+    if (!s) {
+      s = { map, keys: new Set(), deletes: [], updates: new Map(), inserts: [], ordered: [] };
+      this.segments.set(map, s);
+    }
+    return s;
+  }
+
+  /** The segment for a keyed change touching `keys`, sealed first when one of them was touched already. */
+  private keyed(map: TableMap, keys: readonly string[]): Segment {
+    let s = this.segment(map);
+    if (keys.some((k) => s.keys.has(k))) {
+      this.seal(s);
+      s = this.segment(map);
+    }
+    for (const k of keys) s.keys.add(k);
+    return s;
+  }
+
+  private count(values: readonly (Value | undefined)[]): void {
+    this.rows++;
+    for (const v of values) if (typeof v === 'string') this.bytes += v.length;
+  }
+
+  insert(map: TableMap, values: readonly Value[]): void {
+    const row: (string | null)[] = [];
+    values.forEach((v, i) => {
+      if (!map.write[i]) return;
+      if (v === UNCHANGED)
+        throw new Error(`apply: INSERT into ${relationLabel(map.relation)} without a value`);
+      row.push(v);
+    });
+    this.count(values);
+    if (map.full) {
+      const s = this.segment(map);
+      const tail = s.ordered.at(-1);
+      if (tail?.kind === 'insert') tail.rows.push(row);
+      else s.ordered.push({ kind: 'insert', rows: [row] });
+      return;
+    }
+    const key = keyOf(map, values);
+    // A key column the target fills itself (a generated one) gives no key here: keep the order then.
+    this.keyed(map, key === undefined ? [] : [key]).inserts.push(row);
+  }
+
+  update(map: TableMap, old: readonly Value[] | undefined, values: readonly Value[]): void {
+    const set: number[] = [];
+    map.relation.columns.forEach((c, i) => {
+      const v = values[i];
+      // An unchanged TOASTed value is not sent: leave the column alone, never write NULL over it.
+      if (!map.write[i] || v === undefined || v === UNCHANGED) return;
+      // The key did not change when the old key is not sent: no need to set it.
+      if (!map.full && c.key && old === undefined) return;
+      if (map.identityAlways[i]) {
+        // The target refuses any value but DEFAULT for an ALWAYS identity column in an UPDATE. An unchanged
+        // one is left out; a changed one (only `SET id = DEFAULT` on the source can do that) cannot be
+        // reproduced, so stop rather than let the target drift.
+        const before = old?.[i];
+        if (before === undefined || before === UNCHANGED || before === v) return;
+        throw new DtsError(
+          'identity-changed',
+          `source: an UPDATE of ${relationLabel(map.relation)} changed its GENERATED ALWAYS identity column ${c.name}, which the target cannot take`,
+          {
+            hint: 'on the target, ALTER TABLE ... ALTER COLUMN ... SET GENERATED BY DEFAULT for the migration, then run dts again',
+            exitCode: ExitCode.target,
+          },
+        );
+      }
+      set.push(i);
+    });
+    const id = identity(map, old, values);
+    if (set.length === 0) return;
+    this.count(values);
+    const setValues = set.map((i) => values[i] as string | null);
+    if (map.full) {
+      const text = sql.updateOne(
+        map.target.schema,
+        map.target.name,
+        set.map((i, n) => ({ name: map.relation.columns[i]!.name, value: setValues[n]! })),
+        id.match,
+        id.values,
+        true,
+        map.target.partitioned,
+      );
+      this.segment(map).ordered.push({
+        kind: 'one',
+        statement: { text, rows: 1, missing: { map, what: 'update' } },
+      });
+      return;
+    }
+    const keys = [JSON.stringify(id.values)];
+    if (old !== undefined) {
+      const next = keyOf(map, values);
+      if (next !== undefined && next !== keys[0]) keys.push(next);
+    }
+    const s = this.keyed(map, keys);
+    const signature = map.batchUpdates ? set.join(',') : String(s.updates.size);
+    let group = s.updates.get(signature);
+    if (!group) {
+      group = {
+        set: set.map((i) => ({ name: map.relation.columns[i]!.name, type: map.match[i]!.type })),
+        rows: [],
+      };
+      s.updates.set(signature, group);
+    }
+    group.rows.push([...id.values, ...setValues]);
+  }
+
+  delete(map: TableMap, old: readonly Value[]): void {
+    const id = identity(map, old, old);
+    this.count(old);
+    if (map.full) {
+      const text = sql.deleteOne(
+        map.target.schema,
+        map.target.name,
+        id.match,
+        id.values,
+        true,
+        map.target.partitioned,
+      );
+      this.segment(map).ordered.push({
+        kind: 'one',
+        statement: { text, rows: 1, missing: { map, what: 'delete' } },
+      });
+      return;
+    }
+    this.keyed(map, [JSON.stringify(id.values)]).deletes.push(id.values);
+  }
+
+  truncate(maps: readonly TableMap[], restartIdentity: boolean, cascade: boolean): void {
+    this.sealAll();
+    this.rows++;
+    const tables = maps.map((m) => m.target);
+    this.sealed.push({ text: sql.truncate(tables, restartIdentity, cascade), rows: undefined });
+  }
+
+  /** Render every pending segment, in the order the tables were first seen. */
+  sealAll(): void {
+    for (const s of [...this.segments.values()]) this.seal(s);
+    this.last = undefined;
+  }
+
+  private seal(s: Segment): void {
+    this.segments.delete(s.map);
+    const { map } = s;
+    const { schema, name } = map.target;
+    const key = keyMatch(map);
+    for (const rows of chunks(s.deletes))
+      this.sealed.push({
+        text: sql.deleteValues(schema, name, key, rows),
+        rows: rows.length,
+        missing: { map, what: 'delete' },
+      });
+    for (const g of s.updates.values())
+      for (const rows of chunks(g.rows))
+        this.sealed.push({
+          text: sql.updateValues(schema, name, key, g.set, rows),
+          rows: rows.length,
+          missing: { map, what: 'update' },
+        });
+    this.pushInserts(map, s.inserts);
+    for (const op of s.ordered) {
+      if (op.kind === 'insert') this.pushInserts(map, op.rows);
+      else this.sealed.push(op.statement);
+    }
+  }
+
+  private pushInserts(map: TableMap, rows: readonly Row[]): void {
+    if (rows.length === 0) return;
+    const cols = map.relation.columns.filter((_, i) => map.write[i]).map((c) => c.name);
+    const { schema, name } = map.target;
+    if (cols.length === 0) {
+      for (const _ of rows) this.sealed.push({ text: `INSERT INTO ${quoted(map)} DEFAULT VALUES`, rows: 1 });
+      return;
+    }
+    const overriding = map.identityAlways.some((always, i) => always && map.write[i]);
+    for (const part of chunks(rows))
+      this.sealed.push({
+        text: sql.insertValues(schema, name, cols, part.map(sql.tuple), overriding),
+        rows: part.length,
+      });
+  }
+
+  /** Seal everything and hand over the statements, in the order they must run; the batch is empty after. */
+  take(): Statement[] {
+    this.sealAll();
+    const out = this.sealed;
+    this.sealed = [];
+    this.rows = 0;
+    this.bytes = 0;
+    return out;
+  }
+
+  /** Forget everything pending (the target transaction is rolled back). */
+  clear(): void {
+    this.segments.clear();
+    this.sealed = [];
+    this.last = undefined;
+    this.rows = 0;
+    this.bytes = 0;
+  }
+}
+
+function quoted(map: TableMap): string {
+  return quoteQualified(map.target.schema, map.target.name);
+}
+
+function* chunks<T>(rows: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) yield rows.slice(i, i + ROWS_PER_STATEMENT);
+}
+
+function keyMatch(map: TableMap): sql.MatchColumn[] {
+  return map.relation.columns.flatMap((c, i) => (c.key ? [map.match[i]!] : []));
+}
+
+/** The key of a row from a full tuple, or undefined when a key value is missing. */
+function keyOf(map: TableMap, values: readonly Value[]): string | undefined {
+  const key: (string | null)[] = [];
+  for (let i = 0; i < map.relation.columns.length; i++) {
+    if (!map.relation.columns[i]!.key) continue;
+    const v = values[i];
+    if (v === undefined || v === UNCHANGED) return undefined;
+    key.push(v);
+  }
+  return key.length ? JSON.stringify(key) : undefined;
+}
+
+/** Which columns identify the row, with their values: the old tuple for FULL, else the key columns. */
+function identity(map: TableMap, old: readonly Value[] | undefined, values: readonly Value[]) {
+  const match: sql.MatchColumn[] = [];
+  const vals: (string | null)[] = [];
+  map.relation.columns.forEach((c, i) => {
+    if (!map.full && !c.key) return;
+    const v = map.full ? old?.[i] : (old ?? values)[i];
+    // A value not sent (an unchanged TOASTed one in a FULL old tuple) cannot be compared: the other
+    // columns still pick a row with exactly those values, and ctid makes it one.
+    if (v === undefined || v === UNCHANGED) return;
+    match.push(map.match[i]!);
+    vals.push(v);
+  });
+  if (match.length === 0)
+    throw new DtsError(
+      'no-identity',
+      `source: a change to ${relationLabel(map.relation)} carries no replica identity values`,
+      {
+        hint: 'give the table a primary key or REPLICA IDENTITY FULL on the source',
+        exitCode: ExitCode.source,
+      },
+    );
+  if (!map.full && match.length !== map.relation.columns.filter((c) => c.key).length)
+    throw new DtsError(
+      'no-identity',
+      `source: a change to ${relationLabel(map.relation)} lacks a value of its replica identity`,
+      {
+        hint: 'give the table a primary key or REPLICA IDENTITY FULL on the source',
+        exitCode: ExitCode.source,
+      },
+    );
+  return { match, values: vals };
+}
