@@ -14,6 +14,27 @@ import { readCheckpoint, writeCheckpoint, type CheckpointKey } from './checkpoin
 import * as sql from './sql.js';
 import { mapRelation, type TableMap, type TargetColumn, type TargetTable } from './table-map.js';
 
+/**
+ * SQLSTATEs by which the target refuses a change for a cause the user fixes there (a privilege, a
+ * constraint, a value, a limit, a full disk), unlike a lost connection, which sync retries.
+ */
+const REFUSED = /^(42|23|22|54|53100)/;
+
+function refused(e: { message: string; code?: string; detail?: string }): DtsError {
+  return new DtsError(
+    'apply-refused',
+    `target: applying a change failed: ${e.message} (SQLSTATE ${e.code ?? ''})`,
+    {
+      hint:
+        (e.code === '42501' ? 'grant the target role that privilege' : 'fix the cause on the target') +
+        ', then run dts again: it resumes after the last applied transaction (nothing after it was applied)',
+      exitCode: ExitCode.target,
+      cause: e,
+      details: e.detail ? [`detail: ${e.detail}`] : [],
+    },
+  );
+}
+
 /** Rows per multi-row INSERT, and a bound on its parameters (the protocol allows 65535). */
 const INSERT_ROWS = 1000;
 const INSERT_PARAMS = 30_000;
@@ -238,8 +259,12 @@ export class Applier {
   }
 
   private async query(text: string, params: readonly (string | null)[]): Promise<number> {
-    const r = await this.conn.client.query(text, params as unknown[]);
-    return r.rowCount ?? 0;
+    try {
+      const r = await this.conn.client.query(text, params as unknown[]);
+      return r.rowCount ?? 0;
+    } catch (e) {
+      throw isPgServerError(e) && REFUSED.test(e.code ?? '') ? refused(e) : e;
+    }
   }
 
   /** Whether a batch is open on the target. */

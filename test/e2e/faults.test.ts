@@ -183,4 +183,69 @@ describe('faults during sync, through a TCP proxy that cuts the links', () => {
     const sums = await target.query(`SELECT sum(balance)::int AS s FROM accounts`, [], 'links');
     expect(sums.rows[0]).toEqual({ s: 50_000 });
   }, 400_000);
+
+  it('a permission error on the target during apply stops the run with a clear error; after GRANT the run resumes: equal', async () => {
+    // A target role that is not a superuser (REVOKE does not bind superusers); it owns what dts creates.
+    await target.query(`CREATE ROLE mover LOGIN CREATEDB PASSWORD '${SUPERUSER_PASSWORD}'`);
+    await target.query(`GRANT SET ON PARAMETER session_replication_role TO mover`);
+    await source.query(`CREATE DATABASE perms`);
+    await source.query(
+      `CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items SELECT g, 'v' FROM generate_series(1, 100) g`,
+      [],
+      'perms',
+    );
+    const file = join(dir, 'perms.yaml');
+    writeFileSync(
+      file,
+      `name: perms
+mode: full+incremental
+source:
+  url: ${source.url('perms')}
+  password: \${DTS_SOURCE_PASSWORD}
+  sslmode: disable
+target:
+  url: postgresql://mover@${target.host}:${target.port}/perms
+  password: \${DTS_TARGET_PASSWORD}
+  sslmode: disable
+options:
+  roleMap: { postgres: mover }
+`,
+    );
+    const first = startRun(['--no-validate', file], runEnv);
+    const runs = [first];
+    try {
+      await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 120_000);
+      await target.query(`REVOKE INSERT, UPDATE ON items FROM mover`, [], 'perms');
+      await source.query(`INSERT INTO items VALUES (1000, 'after revoke')`, [], 'perms');
+      await source.query(`UPDATE items SET v = 'changed' WHERE id < 10`, [], 'perms');
+      const ended = await first.exited;
+      expect(ended.stderr).toContain(
+        'error: target: applying a change failed: permission denied for table items (SQLSTATE 42501)\n' +
+          'hint: grant the target role that privilege, then run dts again: it resumes after the last applied transaction (nothing after it was applied)\n',
+      );
+      expect(ended.stderr).not.toMatch(/\n\s+at /);
+      expect(ended.code).toBe(4);
+      const s = await runDts(['status', file], { env });
+      expect(s.code).toBe(0);
+      expect(s.stdout).toContain(
+        `task perms (mode full+incremental): interrupted (no runner); run \`dts run ${file}\` to resume`,
+      );
+      // Nothing after the last applied transaction was applied: the rows are as before the REVOKE.
+      const partial = await target.query(`SELECT count(*)::int AS n FROM items`, [], 'perms');
+      expect(partial.rows[0]).toEqual({ n: 100 });
+
+      await target.query(`GRANT INSERT, UPDATE ON items TO mover`, [], 'perms');
+      const second = startRun(['--no-validate', file], runEnv);
+      runs.push(second);
+      await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 60_000);
+      const c = await runDts(['complete', file], { env });
+      expect(c.stderr).not.toMatch(/^error:/m);
+      expect(c.code).toBe(0);
+      expect((await second.exited).code).toBe(0);
+    } finally {
+      for (const r of runs) r.child.kill('SIGKILL');
+    }
+    const result = await compareDatabases(source, 'perms', target, 'perms');
+    expect(result.differences).toEqual([]);
+  }, 300_000);
 });
