@@ -23,6 +23,21 @@ export default defineConfig({
           globalSetup: ['test/harness/build.ts'],
         },
       },
+      // Long fault-injection runs (npm run test:stress, also run by .ci/run): not part of npm test.
+      ...(process.env.DTS_STRESS
+        ? [
+            {
+              test: {
+                name: 'stress',
+                include: ['test/stress/**/*.test.ts'],
+                testTimeout: 900_000,
+                hookTimeout: 120_000,
+                maxWorkers: 1,
+                globalSetup: ['test/harness/build.ts'],
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

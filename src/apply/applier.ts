@@ -9,6 +9,27 @@ import * as sql from './sql.js';
 import { mapRelation, type TableMap, type TargetColumn, type TargetTable } from './table-map.js';
 
 /**
+ * SQLSTATEs by which the target refuses a change for a cause the user fixes there (a privilege, a
+ * constraint, a value, a limit, a full disk), unlike a lost connection, which sync retries.
+ */
+const REFUSED = /^(42|23|22|54|53100)/;
+
+function refused(e: { message: string; code?: string; detail?: string }): DtsError {
+  return new DtsError(
+    'apply-refused',
+    `target: applying a change failed: ${e.message} (SQLSTATE ${e.code ?? ''})`,
+    {
+      hint:
+        (e.code === '42501' ? 'grant the target role that privilege' : 'fix the cause on the target') +
+        ', then run dts again: it resumes after the last applied transaction (nothing after it was applied)',
+      exitCode: ExitCode.target,
+      cause: e,
+      details: e.detail ? [`detail: ${e.detail}`] : [],
+    },
+  );
+}
+
+/**
  * Pending changes are sent once this many are queued or their values reach this many bytes (and at every
  * commit): a bound on memory whatever the size of a source transaction, and large enough that one round
  * trip carries thousands of changes.
@@ -161,18 +182,23 @@ export class Applier {
     }
     if (statements.length === 0) return;
     const text = statements.map((s) => s.text).join(';\n');
-    const running = this.conn.client.query(text).then((out: unknown) => {
-      const results = (Array.isArray(out) ? out : [out]) as { rowCount: number | null }[];
-      statements.forEach((s, i) => {
-        if (s.rows === undefined) return;
-        const n = results[i]?.rowCount ?? 0;
-        if (n === s.rows) return;
-        if (s === last) throw positionMoved(this.key, lastLsn);
-        throw s.missing
-          ? rowMissing(s.missing.map, s.missing.what)
-          : new Error(`apply: a statement changed ${n} rows instead of ${s.rows}`);
+    const running = this.conn.client
+      .query(text)
+      .catch((e: unknown) => {
+        throw isPgServerError(e) && REFUSED.test(e.code ?? '') ? refused(e) : e;
+      })
+      .then((out: unknown) => {
+        const results = (Array.isArray(out) ? out : [out]) as { rowCount: number | null }[];
+        statements.forEach((s, i) => {
+          if (s.rows === undefined) return;
+          const n = results[i]?.rowCount ?? 0;
+          if (n === s.rows) return;
+          if (s === last) throw positionMoved(this.key, lastLsn);
+          throw s.missing
+            ? rowMissing(s.missing.map, s.missing.what)
+            : new Error(`apply: a statement changed ${n} rows instead of ${s.rows}`);
+        });
       });
-    });
     const lastLsn = this.committing;
     // Awaited by settle(); until then a failure must not count as unhandled.
     running.catch(() => undefined);

@@ -54,11 +54,14 @@ ON CONFLICT (task, source_database) DO UPDATE
       updated_at = pg_catalog.now()
   WHERE p.lsn < excluded.lsn`;
 
-/** A target table's columns, to map a source Relation message onto and to notice schema changes. */
+/**
+ * A target table's columns, to map a source Relation message onto and to notice schema changes. A domain's
+ * base is peeled to the bottom (a domain over a domain too), as pgoutput names it in its Type message.
+ */
 export const TARGET_TABLE = `
 SELECT c.relkind::text AS relkind, a.attname::text AS name, a.atttypid::text AS type_oid,
        a.atttypmod::text AS type_mod, tn.nspname::text AS type_schema, t.typname::text AS type_name,
-       t.typelem::text AS type_elem, t.typbasetype::text AS type_base, a.attgenerated::text AS generated,
+       t.typelem::text AS type_elem, coalesce(d.base, 0)::text AS type_base, a.attgenerated::text AS generated,
        a.attidentity::text AS identity,
        bn.nspname::text AS base_schema, b.typname::text AS base_name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_display
@@ -67,7 +70,15 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
-LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
+LEFT JOIN LATERAL (
+  WITH RECURSIVE peel(base, depth) AS (
+    SELECT t.typbasetype, 1 WHERE t.typtype = 'd'
+    UNION ALL
+    SELECT x.typbasetype, p.depth + 1 FROM peel p JOIN pg_catalog.pg_type x ON x.oid = p.base WHERE x.typtype = 'd'
+  )
+  SELECT base FROM peel ORDER BY depth DESC LIMIT 1
+) d ON true
+LEFT JOIN pg_catalog.pg_type b ON b.oid = d.base
 LEFT JOIN pg_catalog.pg_namespace bn ON bn.oid = b.typnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
 ORDER BY a.attnum`;

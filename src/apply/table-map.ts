@@ -9,11 +9,11 @@ export interface TargetColumn {
   readonly typeMod: number;
   /** `schema.name` of the type, to compare non-built-in types (OIDs differ between servers). */
   readonly typeName: string;
-  /** The same for a domain's base type (pgoutput names a domain column's type by its base type). */
+  /** The same for a domain's base type, under every level of domain (pgoutput names a domain column's type by it). */
   readonly baseTypeName: string | undefined;
   /** As format_type prints it, for messages. */
   readonly typeDisplay: string;
-  /** Element type of an array, base type of a domain (0 when neither). */
+  /** Element type of an array, bottom base type of a domain (0 when neither). */
   readonly elemOid: number;
   readonly baseOid: number;
   readonly generated: boolean;
@@ -55,9 +55,10 @@ export interface TableMap {
 /** Below this OID types are built in and have the same OID on every server. */
 const FIRST_NORMAL_OID = 16384;
 
-// Built-in types without a btree/hash equality (json, xml, point) or whose `=` is not identity
-// (lseg, box, path, polygon, line, circle compare lengths or areas): matched by their text form.
-const TEXT_MATCH = new Set([114, 142, 600, 601, 602, 603, 604, 628, 718]);
+// Built-in types without a btree/hash equality (json, xml, point, jsonpath, txid_snapshot, pg_snapshot)
+// or whose `=` is not identity (lseg, box, path, polygon, line, circle compare lengths or areas): matched
+// by their text form.
+const TEXT_MATCH = new Set([114, 142, 600, 601, 602, 603, 604, 628, 718, 4072, 2970, 5038]);
 
 function sameType(src: Relation['columns'][number], dst: TargetColumn): boolean {
   if (src.typeMod !== dst.typeMod) return false;

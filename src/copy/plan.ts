@@ -14,6 +14,26 @@ import type {
 /** OIDs below this are assigned by initdb: the same type on every server of any major version. */
 const FIRST_NORMAL_OBJECT_ID = 16384;
 
+/**
+ * The object-identifier alias types (regclass, regtype, ...) and their arrays: their binary form is the
+ * OID, which names another object on the target (or none), while their text form is the object's name.
+ */
+const OID_ALIAS_TYPES = new Set(
+  [
+    [24, 1008], // regproc, regproc[]
+    [2202, 2207], // regprocedure, regprocedure[]
+    [2203, 2208], // regoper, regoper[]
+    [2204, 2209], // regoperator, regoperator[]
+    [2205, 2210], // regclass, regclass[]
+    [2206, 2211], // regtype, regtype[]
+    [3734, 3735], // regconfig, regconfig[]
+    [3769, 3770], // regdictionary, regdictionary[]
+    [4089, 4090], // regnamespace, regnamespace[]
+    [4096, 4097], // regrole, regrole[]
+    [4191, 4192], // regcollation, regcollation[]
+  ].flat(),
+);
+
 /** More ranges than this only adds per-COPY overhead; a range is then several blocks. */
 export const MAX_PARTS = 4096;
 
@@ -46,6 +66,8 @@ export function binaryProblem(column: CopyColumn): string | undefined {
   if (column.baseKind === 'enum') return undefined;
   if (column.baseTypeOid >= FIRST_NORMAL_OBJECT_ID)
     return `column ${displayName(column.name)} has the user-defined type ${column.typeName}`;
+  if (OID_ALIAS_TYPES.has(column.baseTypeOid))
+    return `column ${displayName(column.name)} has type ${column.typeName}, whose binary form is an OID`;
   if (!column.baseHasBinaryIo)
     return `column ${displayName(column.name)} has type ${column.typeName}, which has no binary I/O`;
   return undefined;

@@ -126,10 +126,20 @@ function passwordHint(endpoint: Endpoint): string {
   }
 }
 
+/** What dts does with its own state on the target (src/state): failures there name the `_dts` schema. */
+const STATE_WORK = /_dts state|runner lock/;
+
 /** A SQL failure after connecting: the server's message with SQLSTATE, detail and hint. */
 export function sqlError(e: unknown, side: Side, doing: string): DtsError {
   if (e instanceof DtsError) return e;
   const err = e as PgServerError;
+  // A missing or wrongly typed table or column (SQLSTATE class 42) in dts's own schema: it was changed.
+  if (STATE_WORK.test(doing) && /^42/.test(err?.code ?? ''))
+    return new DtsError('state-damaged', `${side}: ${doing} failed: ${err.message} (SQLSTATE ${err.code})`, {
+      hint: 'the _dts schema in the target database was changed by hand or by another dts version; restore it from a backup, or drop it (DROP SCHEMA _dts CASCADE) to forget the progress of every task there',
+      exitCode: exitCodeForSide(side),
+      cause: e,
+    });
   const parts = [`${side}: ${doing} failed: ${err?.message ?? String(e)}`];
   if (err?.code) parts[0] += ` (SQLSTATE ${err.code})`;
   const details = err?.detail ? [`detail: ${err.detail}`] : [];

@@ -20,7 +20,7 @@ describe('dts create with flags (the built CLI)', () => {
         '--mode',
         'full+incremental',
         '--schedule',
-        '2026-12-01T02:00:00+01:00',
+        '2099-12-01T02:00:00+01:00',
         '--source',
         SOURCE,
         '--target',
@@ -53,7 +53,7 @@ describe('dts create with flags (the built CLI)', () => {
       name: 'shop',
       file: join(dir, 'shop.yaml'),
       mode: 'full+incremental',
-      schedule: new Date('2026-12-01T01:00:00Z'),
+      schedule: new Date('2099-12-01T01:00:00Z'),
       source: {
         host: 'db1.internal',
         port: 5432,

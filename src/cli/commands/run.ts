@@ -53,7 +53,11 @@ const countdown = (ms: number) => {
 
 /** Wait for the task's schedule, with a countdown on stderr (rewritten in place on a terminal). */
 async function waitForSchedule(task: Task, ctx: CliContext, out: Output): Promise<void> {
-  if (!task.schedule || task.schedule.getTime() <= Date.now()) return;
+  if (!task.schedule) return;
+  if (task.schedule.getTime() <= Date.now()) {
+    out.note(`${task.name}: scheduled for ${task.schedule.toISOString()}, which has passed; starting now`);
+    return;
+  }
   const at = task.schedule.toISOString();
   const live = Boolean(ctx.stderr.isTTY) && !out.json;
   const line = () =>

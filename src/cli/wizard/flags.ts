@@ -100,8 +100,11 @@ export function taskFromFlags(flags: CreateFlags, env: NodeJS.ProcessEnv): TaskF
   check('--mode', shape.mode, flags.mode || undefined);
   check('--schedule', shape.schedule, flags.schedule);
   if (flags.schedule && !problems.some((p) => p.startsWith('--schedule'))) {
-    if (Number.isNaN(new Date(flags.schedule).getTime()))
-      problems.push('--schedule: not a valid date and time');
+    const at = new Date(flags.schedule).getTime();
+    if (Number.isNaN(at)) problems.push('--schedule: not a valid date and time');
+    // A new task scheduled in the past is a typo (a wrong year or offset), not a wish to start now.
+    else if (at <= Date.now())
+      problems.push('--schedule: the time is in the past; leave --schedule out to start at once');
   }
   for (const side of ['source', 'target'] as const) {
     const url = flags[side];

@@ -124,6 +124,8 @@ describe('format choice', () => {
       col('r', { typeOid: 16900, baseTypeOid: 16900, baseKind: 'range', typeName: 'app.floatrange' }),
     ],
     ['a domain over a user type', col('d', { typeOid: 17000, baseTypeOid: 16501, typeName: 'app.moods' })],
+    ['regclass (binary is the OID)', col('r', { typeOid: 2205, baseTypeOid: 2205, typeName: 'regclass' })],
+    ['regtype[] (OIDs inside)', col('r', { typeOid: 2211, baseTypeOid: 2211, typeName: 'regtype[]' })],
     [
       'a type without binary I/O',
       col('x', { typeOid: 1033, baseTypeOid: 1033, baseHasBinaryIo: false, typeName: 'aclitem' }),

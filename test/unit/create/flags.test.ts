@@ -32,7 +32,7 @@ describe('taskFromFlags', () => {
       taskFromFlags(
         {
           ...base,
-          schedule: '2026-12-01T02:00:00+01:00',
+          schedule: '2099-12-01T02:00:00+01:00',
           database: ['shop', 'billing'],
           include: ['public.*'],
           exclude: ['public.tmp_*', 'audit.*'],
@@ -41,7 +41,7 @@ describe('taskFromFlags', () => {
       ),
     ).toEqual({
       name: 'shop',
-      schedule: '2026-12-01T02:00:00+01:00',
+      schedule: '2099-12-01T02:00:00+01:00',
       mode: 'full+incremental',
       source: { url: 'postgresql://app@db1.internal:5432/shop?sslmode=require' },
       target: { url: 'postgresql://admin@shop.cloud.example/shop' },
@@ -136,6 +136,13 @@ describe('taskFromFlags', () => {
       '--source-password-env: expected a variable name (letters, digits and _)',
       '--all-databases: give --database or --all-databases, not both',
       '--include: must not be empty',
+    ]);
+  });
+
+  it('rejects a schedule in the past (a typo, not a wish to start now)', () => {
+    expect(problems({ ...base, schedule: '2020-01-01T00:00:00+00:00' })).toEqual([
+      'dts create: 1 option missing or invalid',
+      '--schedule: the time is in the past; leave --schedule out to start at once',
     ]);
   });
 
