@@ -143,9 +143,9 @@ async function run(task: Task, deps: VerifyDeps, keepHold: boolean): Promise<Hel
         }),
       );
     }
-    tables.sort((a, b) =>
-      `${a.database}\0${a.schema}\0${a.name}`.localeCompare(`${b.database}\0${b.schema}\0${b.name}`),
-    );
+    // Code point order: the same on every machine, whatever its locale.
+    const order = (t: TableVerdict) => `${t.database}\0${t.schema}\0${t.name}`;
+    tables.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     const sum = (f: (t: TableVerdict) => number) => tables.reduce((n, t) => n + f(t), 0);
     const different = tables.filter((t) => t.status === 'different').length;
     const report: VerifyReport = {
