@@ -32,7 +32,7 @@ const ROWS_PER_BUCKET = 1000;
 const MAX_DIGITS = 5;
 const FETCH = 1000;
 
-/** Hex digits of the key hash that name a bucket: about ROWS_PER_BUCKET rows each, 16 to 16^5 buckets. */
+/** Hex digits of the row hash that name a bucket: about ROWS_PER_BUCKET rows each, 16 to 16^5 buckets. */
 export function bucketDigits(estimatedRows: number): number {
   let digits = 1;
   while (digits < MAX_DIGITS && 16 ** digits * ROWS_PER_BUCKET < estimatedRows) digits++;
@@ -53,15 +53,14 @@ export function sampleLimit(digits: number, percent: number): string | undefined
 interface Bucket {
   readonly n: number;
   readonly a: string;
-  readonly b: string;
 }
 
 let cursors = 0;
 
 /**
  * Compare one table of a source and a target session that are each inside their snapshot. Both servers
- * aggregate their rows per bucket; buckets that differ are listed row by row (key hash order, two cursors
- * merged), which names every missing, extra and changed row while dts holds at most a fetch of each side.
+ * aggregate their rows per bucket (by row hash); the rows of the buckets that differ are listed (key hash
+ * order, two cursors merged), which names every missing, extra and changed row while dts holds at most a fetch of each side.
  */
 export async function compareTable(
   source: Queryable,
@@ -118,7 +117,7 @@ export async function compareTable(
   for (const name of new Set([...s.keys(), ...t.keys()])) {
     const x = s.get(name);
     const y = t.get(name);
-    if (!x || !y || x.n !== y.n || x.a !== y.a || x.b !== y.b) different.push(name);
+    if (!x || !y || x.n !== y.n || x.a !== y.a) different.push(name);
   }
   different.sort();
   const sum = (m: Map<string, Bucket>) => [...m.values()].reduce((n, b) => n + b.n, 0);
@@ -158,8 +157,8 @@ async function countRows(db: Queryable, job: TableJob): Promise<number> {
 async function buckets(db: Queryable, query: string, params: unknown[]): Promise<Map<string, Bucket>> {
   const { rows } = await db.query(query, params);
   const out = new Map<string, Bucket>();
-  for (const r of rows as { bucket: string; n: string; a: string; b: string }[])
-    out.set(String(r.bucket), { n: Number(r.n), a: String(r.a), b: String(r.b) });
+  for (const r of rows as { bucket: string; n: string; a: string }[])
+    out.set(String(r.bucket), { n: Number(r.n), a: String(r.a) });
   return out;
 }
 

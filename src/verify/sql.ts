@@ -11,10 +11,15 @@ import { quoteIdent, quoteQualified } from '../pg/quote.js';
  * style, bytea in hex, money in the C locale; jsonb prints canonically, numeric keeps its scale. NULL and
  * '' differ in the row form (an empty field and `""`).
  *
- * Buckets. The key of a row (its primary key, or a unique index on NOT NULL columns; the whole row when
- * the table has none) is hashed the same way; the first `digits` hex digits of that hash name its bucket.
- * A bucket's aggregate is the row count and two sums of 64-bit pieces of the row hashes: order-independent,
- * so no sort is needed and a table without a key is compared as a multiset.
+ * Buckets. The first `digits` hex digits of a row's hash name its bucket. A bucket's aggregate is the row
+ * count and the sum of the first 64 bits of its row hashes (as signed int8, summed exactly in numeric):
+ * order-independent, so no sort is needed and a table without a key is compared as a multiset. A change
+ * goes unseen only if two different row texts share their first 64 md5 bits.
+ *
+ * Narrowing. The rows of the differing buckets are listed on both sides with their key hash (the key is
+ * the primary key, or a unique index on NOT NULL columns; the whole row when the table has none) and
+ * merged by it: a changed row's old version lies in one differing bucket and its new version in another,
+ * and both are listed, so it is matched by key as one changed row.
  */
 export const SESSION_SETTINGS = [
   `SET extra_float_digits = 3`,
@@ -72,16 +77,17 @@ function hashed(t: HashedTable, extra = ''): string {
   return `SELECT ${kh} AS kh, ${rh} AS rh${extra} FROM ONLY ${quoteQualified(t.schema, t.name)}`;
 }
 
-const piece = (from: number) => `('x' || substr(rh, ${from}, 16))::bit(64)::int8`;
-
 /**
- * Per bucket: count and two sums of 64-bit row hash pieces. With `sampled`, `$1` is a bucket name: only
- * the buckets before it are compared (hex digits in the C collation order as numbers do).
+ * Per bucket: the count and the sum of the row hashes' first 64 bits; only the row hash is computed. With
+ * `sampled`, `$1` is a bucket name: only the buckets before it are compared (hex digits in the C collation
+ * order as numbers do).
  */
 export function bucketSql(t: HashedTable, digits: number, sampled: boolean): string {
-  return `SELECT substr(kh, 1, ${digits}) AS bucket, count(*)::text AS n,
-  COALESCE(sum(${piece(1)}), 0)::text AS a, COALESCE(sum(${piece(17)}), 0)::text AS b
-FROM (${hashed(t)}) h${sampled ? `\nWHERE substr(kh, 1, ${digits}) COLLATE "C" < $1` : ''}
+  return `SELECT substr(rh, 1, ${digits}) AS bucket, count(*)::text AS n,
+  COALESCE(sum(('x' || substr(rh, 1, 16))::bit(64)::int8), 0)::text AS a
+FROM (SELECT md5(${rowText(t.columns)}) AS rh FROM ONLY ${quoteQualified(t.schema, t.name)}) h${
+    sampled ? `\nWHERE substr(rh, 1, ${digits}) COLLATE "C" < $1` : ''
+  }
 GROUP BY 1`;
 }
 
@@ -94,7 +100,7 @@ export function rowsSql(t: HashedTable, digits: number, withRow: boolean): strin
   const keyColumns = t.key.map((c, i) => `, ${quoteIdent(c)}::text AS k${i}`).join('');
   const row = withRow ? `, ROW(${t.columns.map(quoteIdent).join(', ')})::text AS row` : '';
   return `SELECT * FROM (${hashed(t, keyColumns + row)}) h
-WHERE substr(kh, 1, ${digits}) = ANY ($1::text[])
+WHERE substr(rh, 1, ${digits}) = ANY ($1::text[])
 ORDER BY kh COLLATE "C", rh COLLATE "C"`;
 }
 
