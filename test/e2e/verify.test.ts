@@ -140,6 +140,23 @@ describe('dts verify and complete --verify on the built CLI, 14 -> 17, while the
       // Sync went on after the holds: the runner is still syncing, nothing stopped.
       expect(run.stderr()).toContain('dts verify released sync');
 
+      // A verify that died while holding: its hold lapses at its deadline and sync goes on.
+      const holdsBefore = run.stderr().split('asked sync to hold').length;
+      await target.query(
+        `INSERT INTO _dts.holds (task, token, state, expires_at) VALUES ('live', 'dead', 'pause', now() + interval '3 seconds')`,
+        [],
+        'live',
+      );
+      await source.query(`INSERT INTO items (v, n) VALUES ('after a stale hold', -2)`, [], 'live');
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const { rows } = await target.query(`SELECT 1 FROM items WHERE v = 'after a stale hold'`, [], 'live');
+        if (rows.length === 1) break;
+        if (Date.now() > deadline) throw new Error(`sync did not go on after a stale hold:\n${run.stderr()}`);
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      expect(run.stderr().split('asked sync to hold').length).toBe(holdsBefore + 1);
+
       // A change behind dts' back on the target: complete --verify refuses and the task keeps syncing.
       await target.query(`UPDATE quiet SET v = NULL WHERE id = 42`, [], 'live');
       const refused = await runDts(['complete', '--verify', file], { env });
