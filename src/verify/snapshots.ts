@@ -47,7 +47,7 @@ export interface SnapshotDeps {
   readonly onStep?: (text: string) => void;
   /** A hold's deadline, extended while verify holds it (default 30 s). */
   readonly holdTtlMs?: number;
-  /** How long the runner may take to pause and to reach the hold position (default 10 minutes). */
+  /** How long the runner may take to reach the hold position (default 10 minutes; to pause: 1 minute). */
   readonly holdTimeoutMs?: number;
 }
 
@@ -220,8 +220,8 @@ export async function openLive(
   );
   const databases: DatabaseSnapshots[] = [];
   const close = closer(databases, release);
-  const waitFor = async (wanted: HoldState, what: string) => {
-    const deadline = Date.now() + timeout;
+  const waitFor = async (wanted: HoldState, what: string, ms: number) => {
+    const deadline = Date.now() + ms;
     for (;;) {
       const h = await readHold(state, task.name).catch(fail('reading the hold'));
       if (!h || h.token !== token)
@@ -241,7 +241,8 @@ export async function openLive(
   const sources: Connection[][] = [];
   try {
     deps.onStep?.('asking the runner to hold sync');
-    await waitFor('paused', 'pause');
+    // The runner looks every second; a minute without an answer means it is not listening.
+    await waitFor('paused', 'pause', Math.min(timeout, 60_000));
     const positions: Record<string, string> = {};
     for (const p of pairs) {
       const replication = await connect(task.source, {
@@ -266,7 +267,7 @@ export async function openLive(
     await setHoldState(state, task.name, token, 'advance', positions).catch(
       fail('recording the hold positions'),
     );
-    await waitFor('held', 'reach the hold position');
+    await waitFor('held', 'reach the hold position', timeout);
     for (const [i, p] of pairs.entries()) {
       const at = positions[p.source]!;
       const target = await currentState(task, 'target', p.target, parallel, deps, async (exporter) => {
