@@ -10,6 +10,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerValidate } from './commands/validate.js';
+import { registerVerify } from './commands/verify.js';
 import { VERSION } from '../version.js';
 
 /** Build the command tree. Each subcommand's action sets ctx.exitCode or throws a DtsError. */
@@ -40,6 +41,7 @@ Environment: NO_COLOR turns colour off. Passwords come from \${ENV} references, 
   registerStatus(program, ctx);
   registerCancel(program, ctx);
   registerComplete(program, ctx);
+  registerVerify(program, ctx);
 
   return program;
 }

@@ -13,6 +13,13 @@ export interface CompleteDeps {
   /** How long to wait for the runner to finish the cutover (default 10 minutes). */
   readonly timeoutMs?: number;
   readonly onStep?: (text: string) => void;
+  /**
+   * The position to cut over at, once the task is known to be completable (`complete --verify` verifies
+   * with the runner held and returns the held position); by default the source's WAL insert position.
+   */
+  readonly endLsn?: () => Promise<string | undefined>;
+  /** Called once the cutover request is recorded (`complete --verify` releases its hold then). */
+  readonly onRequested?: () => Promise<void>;
 }
 
 const prompt = (deps: CompleteDeps) => (deps.prompt ? { prompt: deps.prompt } : {});
@@ -60,21 +67,24 @@ export async function complete(task: Task, deps: CompleteDeps = {}): Promise<Cut
     const why = refusal(before.state, before.holders.length > 0);
     if (why) throw notSyncing(task, why);
 
-    const source = await connectInstance(task.source, { side: 'source', ...prompt(deps) });
-    let endLsn: string;
-    try {
-      const { rows } = await source.client
-        .query('SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn')
-        .catch((e: unknown) => {
-          throw sqlError(e, 'source', 'reading the WAL insert position');
-        });
-      endLsn = String((rows[0] as { lsn: string }).lsn);
-    } finally {
-      await source.close();
+    let endLsn: string | undefined = await deps.endLsn?.();
+    if (endLsn === undefined) {
+      const source = await connectInstance(task.source, { side: 'source', ...prompt(deps) });
+      try {
+        const { rows } = await source.client
+          .query('SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn')
+          .catch((e: unknown) => {
+            throw sqlError(e, 'source', 'reading the WAL insert position');
+          });
+        endLsn = String((rows[0] as { lsn: string }).lsn);
+      } finally {
+        await source.close();
+      }
     }
     const request = await recordCutoverRequest(c.client, task.name, endLsn).catch((e: unknown) => {
       throw sqlError(e, 'target', 'recording the cutover request in _dts.tasks');
     });
+    await deps.onRequested?.();
     deps.onStep?.(`cutover requested at ${request.lsn}; waiting for the runner to apply the last changes`);
 
     const deadline = Date.now() + timeoutMs;

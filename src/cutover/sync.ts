@@ -8,6 +8,8 @@ import { formatLsn, parseLsn } from '../pg/lsn.js';
 import type { PasswordPrompt } from '../pg/password.js';
 import { syncDatabase, type SyncProgress, type SyncResult } from '../replication/index.js';
 import { releaseSource } from '../state/cancel.js';
+import { ensureHolds, readHold } from '../state/hold.js';
+import { serveHold } from './hold.js';
 import {
   ensureState,
   readAppliedTransactions,
@@ -79,8 +81,10 @@ export async function syncUntilCutover(
   deps: SyncRunDeps = {},
 ): Promise<CutoverReport> {
   const state = await connect(task.target, { side: 'target', ...prompt(deps) });
-  const streaming = new AbortController();
+  let streaming = new AbortController();
   const stop = () => streaming.abort('stop');
+  // A `dts verify` hold asked for (its token), served once the streams have stopped (see state/hold.ts).
+  let held: string | undefined;
   deps.signal?.addEventListener('abort', stop, { once: true });
   let request: CutoverRequest | undefined;
   let polling = false;
@@ -94,6 +98,13 @@ export async function syncUntilCutover(
           deps.onStep?.(`dts complete asked for the cutover at ${r.lsn}; applying the last changes`);
           streaming.abort('cutover');
         }
+        if (request) return;
+        return readHold(state.client, task.name).then((h) => {
+          if (h?.live && h.state === 'pause' && !streaming.signal.aborted) {
+            held = h.token;
+            streaming.abort('hold');
+          }
+        });
       })
       // A failed poll is retried at the next tick; sync itself reports a lost target.
       .catch(() => undefined)
@@ -102,6 +113,7 @@ export async function syncUntilCutover(
   try {
     const drainedEarlier = await sqlStep('recording phase syncing in _dts.tasks', async () => {
       await ensureState(state.client);
+      await ensureHolds(state.client);
       request = await readCutoverRequest(state.client, task.name);
       // Phase `cutover`: an earlier runner drained every database to the request and died after.
       const earlier = (await readTaskState(state.client, task.name))?.phase === 'cutover' && !!request;
@@ -125,6 +137,18 @@ export async function syncUntilCutover(
     if (!request) {
       deps.onStep?.(`syncing ${loads.length} database(s); \`dts complete ${task.file}\` cuts over`);
       await each(undefined, streaming.signal);
+      // Stopped for a verify hold: serve it, then stream again (unless a cutover or a stop came meanwhile).
+      while (held !== undefined && !request && !deps.signal?.aborted) {
+        const token = held;
+        held = undefined;
+        await serveHold(task, loads, state.client, token, deps);
+        request = await sqlStep('reading the cutover request', () =>
+          readCutoverRequest(state.client, task.name),
+        );
+        if (request || deps.signal?.aborted) break;
+        streaming = new AbortController();
+        await each(undefined, streaming.signal);
+      }
     }
     clearInterval(poll);
     if (deps.signal?.aborted || !request) throw stopError(task, reasonOf(deps.signal));
