@@ -14,11 +14,14 @@ import {
   readCutoverRequest,
   readTaskState,
   recordCompleted,
+  recordCutoverDatabase,
+  recordDropped,
   recordTaskPhase,
   type CutoverRequest,
   type LoadRecord,
 } from '../state/store.js';
 import type { Task } from '../task/types.js';
+import { SyncProgressWriter } from './progress.js';
 
 /** What the runner needs to sync a task and cut it over. */
 export interface SyncRunDeps {
@@ -79,6 +82,8 @@ export async function syncUntilCutover(
   deps: SyncRunDeps = {},
 ): Promise<CutoverReport> {
   const state = await connect(task.target, { side: 'target', ...prompt(deps) });
+  // Status' figures, in _dts: written by the runner every second or so while it syncs.
+  const figures = new SyncProgressWriter(state.client, task.name);
   const streaming = new AbortController();
   const stop = () => streaming.abort('stop');
   deps.signal?.addEventListener('abort', stop, { once: true });
@@ -106,22 +111,29 @@ export async function syncUntilCutover(
       // Phase `cutover`: an earlier runner drained every database to the request and died after.
       const earlier = (await readTaskState(state.client, task.name))?.phase === 'cutover' && !!request;
       if (!earlier) await recordTaskPhase(state.client, task.name, 'syncing');
+      await figures.start();
       return earlier;
     });
-    const each = (stopAt: CutoverRequest | undefined, signal: AbortSignal | undefined) =>
-      settleAll(
+    const onProgress = (p: SyncProgress) => {
+      figures.onProgress(p);
+      deps.onProgress?.(p);
+    };
+    const each = (stopAt: CutoverRequest | undefined, signal: AbortSignal | undefined) => {
+      figures.nextCall();
+      return settleAll(
         loads.map((l) =>
           syncDatabase(task, l.sourceDatabase, {
             fromLsn: parseLsn(l.consistentPoint),
             targetDatabase: l.targetDatabase,
             ...(stopAt ? { stopAt: parseLsn(stopAt.lsn) } : {}),
             ...(signal ? { signal } : {}),
-            ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+            onProgress,
             ...prompt(deps),
           }),
         ),
         () => streaming.abort('failed'),
       );
+    };
     if (!request) {
       deps.onStep?.(`syncing ${loads.length} database(s); \`dts complete ${task.file}\` cuts over`);
       await each(undefined, streaming.signal);
@@ -137,10 +149,14 @@ export async function syncUntilCutover(
       await sqlStep('recording phase cutover in _dts.tasks', () =>
         recordTaskPhase(state.client, task.name, 'cutover'),
       );
+      await figures.stop();
+      await testPause('DTS_TEST_CUTOVER_DELAY_MS');
     } else deps.onStep?.('the last changes were applied by an earlier run; finishing the cutover');
+    await figures.stop();
     return await cutOver(task, loads, request, state, deps);
   } finally {
     clearInterval(poll);
+    await figures.stop().catch(() => undefined);
     deps.signal?.removeEventListener('abort', stop);
     await state.close();
   }
@@ -162,6 +178,12 @@ async function settleAll(
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<SyncResult>).value);
+}
+
+/** Test-only: hold still at a point a test kills the runner at (the env variable gives milliseconds). */
+async function testPause(knob: string): Promise<void> {
+  const ms = Number(process.env[knob] ?? 0) || 0;
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function sqlStep<T>(doing: string, fn: () => Promise<T>): Promise<T> {
@@ -188,7 +210,9 @@ async function cutOver(
     // Read after the drain, so each value is at least what the source had at the end position.
     const { sequences, matviews } = await withConnection(task.source, src, (s) =>
       withConnection(task.target, dst, async (t) => ({
-        sequences: await sqlStep('setting sequences', () => copySequences(s.client, t.client)),
+        sequences: await sqlStep('setting sequences', () =>
+          copySequences(s.client, t.client, request.sequenceGap ?? 0),
+        ),
         matviews: await readMaterializedViews(s.client),
       })),
     );
@@ -203,20 +227,28 @@ async function cutOver(
         }),
       })),
     );
-    databases.push({
+    const done: CutoverDatabaseReport = {
       source: l.sourceDatabase,
       target: l.targetDatabase,
       appliedLsn: formatLsn(applied ?? parseLsn(l.consistentPoint)),
       transactions,
       sequences,
       refreshed,
-    });
+    };
+    // For `dts complete`, which reports it from another process.
+    await sqlStep('recording the cutover in _dts.cutover_databases', () =>
+      recordCutoverDatabase(state.client, task.name, done),
+    );
+    databases.push(done);
   }
   deps.onStep?.('dropping the replication slots and publications on the source');
   const released = await releaseSource(
     task,
     loads.map((l) => l.sourceDatabase),
     deps,
+  );
+  await sqlStep('recording the cutover in _dts.tasks', () =>
+    recordDropped(state.client, task.name, released),
   );
   const transactions = databases.reduce((n, d) => n + d.transactions, 0);
   await sqlStep('recording phase completed in _dts.tasks', () =>
