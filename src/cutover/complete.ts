@@ -176,11 +176,12 @@ async function waitForLag(task: Task, db: Queryable, seconds: number, deps: Comp
     const fail = (e: unknown): never => {
       throw sqlError(e, 'target', 'reading the _dts state');
     };
-    const [state, holders, records] = await Promise.all([
-      readTaskState(db, task.name),
-      runnerLockHolders(db, task.name),
-      readSyncProgress(db, task.name),
-    ]).catch(fail);
+    const read = async () => ({
+      state: await readTaskState(db, task.name),
+      holders: await runnerLockHolders(db, task.name),
+      records: await readSyncProgress(db, task.name),
+    });
+    const { state, holders, records } = await read().catch(fail);
     const why = refusal(state, holders.length > 0);
     if (why) throw notSyncing(task, why);
     // An unreachable source leaves the lag in seconds to the runner's own figures.

@@ -17,6 +17,7 @@ import {
   recordCutoverDatabase,
   recordDropped,
   recordTaskPhase,
+  serialized,
   type CutoverRequest,
   type LoadRecord,
 } from '../state/store.js';
@@ -82,8 +83,10 @@ export async function syncUntilCutover(
   deps: SyncRunDeps = {},
 ): Promise<CutoverReport> {
   const state = await connect(task.target, { side: 'target', ...prompt(deps) });
-  // Status' figures, in _dts: written by the runner every second or so while it syncs.
-  const figures = new SyncProgressWriter(state.client, task.name);
+  // Status' figures, in _dts: written by the runner every second or so while it syncs. The cutover poll
+  // shares the connection: one query at a time.
+  const db = serialized(state.client);
+  const figures = new SyncProgressWriter(db, task.name);
   const streaming = new AbortController();
   const stop = () => streaming.abort('stop');
   deps.signal?.addEventListener('abort', stop, { once: true });
@@ -92,7 +95,7 @@ export async function syncUntilCutover(
   const poll = setInterval(() => {
     if (polling || streaming.signal.aborted) return;
     polling = true;
-    readCutoverRequest(state.client, task.name)
+    readCutoverRequest(db, task.name)
       .then((r) => {
         if (r && !request) {
           request = r;
@@ -106,11 +109,11 @@ export async function syncUntilCutover(
   }, deps.pollMs ?? 1000);
   try {
     const drainedEarlier = await sqlStep('recording phase syncing in _dts.tasks', async () => {
-      await ensureState(state.client);
-      request = await readCutoverRequest(state.client, task.name);
+      await ensureState(db);
+      request = await readCutoverRequest(db, task.name);
       // Phase `cutover`: an earlier runner drained every database to the request and died after.
-      const earlier = (await readTaskState(state.client, task.name))?.phase === 'cutover' && !!request;
-      if (!earlier) await recordTaskPhase(state.client, task.name, 'syncing');
+      const earlier = (await readTaskState(db, task.name))?.phase === 'cutover' && !!request;
+      if (!earlier) await recordTaskPhase(db, task.name, 'syncing');
       await figures.start();
       return earlier;
     });
@@ -147,7 +150,7 @@ export async function syncUntilCutover(
       if (deps.signal?.aborted) throw stopError(task, reasonOf(deps.signal));
       // From here on the slots are not needed again: what follows is idempotent and may be redone.
       await sqlStep('recording phase cutover in _dts.tasks', () =>
-        recordTaskPhase(state.client, task.name, 'cutover'),
+        recordTaskPhase(db, task.name, 'cutover'),
       );
       await figures.stop();
       await testPause('DTS_TEST_CUTOVER_DELAY_MS');
