@@ -149,9 +149,7 @@ export async function syncUntilCutover(
       await each(request, deps.signal);
       if (deps.signal?.aborted) throw stopError(task, reasonOf(deps.signal));
       // From here on the slots are not needed again: what follows is idempotent and may be redone.
-      await sqlStep('recording phase cutover in _dts.tasks', () =>
-        recordTaskPhase(db, task.name, 'cutover'),
-      );
+      await sqlStep('recording phase cutover in _dts.tasks', () => recordTaskPhase(db, task.name, 'cutover'));
       await figures.stop();
       await testPause('DTS_TEST_CUTOVER_DELAY_MS');
     } else deps.onStep?.('the last changes were applied by an earlier run; finishing the cutover');
