@@ -68,6 +68,14 @@ export const SEQUENCE_VALUE = (quotedName: string) =>
 /** Set on the target with the same is_called, so the next nextval() returns what it would have on the source. */
 export const SET_SEQUENCE = `SELECT pg_catalog.setval($1::regclass, $2::int8, $3::bool)`;
 
+/**
+ * The same, `$4` increments further (the target's increment, which the schema stage copied from the source);
+ * past the sequence's bounds it fails with PostgreSQL's own "out of bounds" error.
+ */
+export const SET_SEQUENCE_WITH_GAP = `
+SELECT pg_catalog.setval($1::regclass, ($2::numeric + $4::numeric * s.seqincrement)::int8, $3::bool)
+FROM pg_catalog.pg_sequence s WHERE s.seqrelid = $1::regclass`;
+
 /** Materialized views and whether they hold rows; only populated ones are refreshed on the target. */
 export const MATERIALIZED_VIEWS = `
 SELECT n.nspname AS schema, c.relname AS name, c.relispopulated AS populated

@@ -3,8 +3,17 @@ import { DtsError, ExitCode } from '../errors.js';
 import { connectInstance } from '../pg/connect.js';
 import { sqlError } from '../pg/errors.js';
 import type { PasswordPrompt } from '../pg/password.js';
+import { worstLagSeconds } from '../state/lag.js';
 import { runnerLockHolders } from '../state/lock.js';
-import { readTaskState, recordCutoverRequest, type TaskState } from '../state/store.js';
+import { readSourceLive, syncStatusOf } from '../state/status.js';
+import {
+  readCutoverOutcome,
+  readSyncProgress,
+  readTaskState,
+  recordCutoverRequest,
+  type Queryable,
+  type TaskState,
+} from '../state/store.js';
 import type { Task } from '../task/types.js';
 import type { CutoverReport } from './sync.js';
 
@@ -20,6 +29,29 @@ export interface CompleteDeps {
   readonly endLsn?: () => Promise<string | undefined>;
   /** Called once the cutover request is recorded (`complete --verify` releases its hold then). */
   readonly onRequested?: () => Promise<void>;
+  /**
+   * `--wait-for-lag`: before asking for the cutover, wait until every database's lag is at most this many
+   * seconds (for at most `lagTimeoutMs`, default 10 minutes).
+   */
+  readonly waitForLagSeconds?: number;
+  readonly lagTimeoutMs?: number;
+  /** Each second while waiting for the lag: each database's lag and the time left. */
+  readonly onLag?: (wait: LagWait) => void;
+  /** `--sequence-gap`: set each target sequence this many increments past the source's value. */
+  readonly sequenceGap?: number;
+}
+
+/** One look at the lag while `complete --wait-for-lag` waits. */
+export interface LagWait {
+  readonly databases: readonly {
+    readonly database: string;
+    readonly lagSeconds: number | undefined;
+    readonly lagBytes: number | undefined;
+  }[];
+  /** The largest lag in seconds (undefined while one is unknown). */
+  readonly worst: number | undefined;
+  readonly wantSeconds: number;
+  readonly leftMs: number;
 }
 
 const prompt = (deps: CompleteDeps) => (deps.prompt ? { prompt: deps.prompt } : {});
@@ -66,6 +98,8 @@ export async function complete(task: Task, deps: CompleteDeps = {}): Promise<Cut
     const before = await read().catch(fail);
     const why = refusal(before.state, before.holders.length > 0);
     if (why) throw notSyncing(task, why);
+    if (deps.waitForLagSeconds !== undefined && before.state?.phase === 'syncing')
+      await waitForLag(task, c.client, deps.waitForLagSeconds, deps);
 
     let endLsn: string | undefined = await deps.endLsn?.();
     if (endLsn === undefined) {
@@ -81,11 +115,16 @@ export async function complete(task: Task, deps: CompleteDeps = {}): Promise<Cut
         await source.close();
       }
     }
-    const request = await recordCutoverRequest(c.client, task.name, endLsn).catch((e: unknown) => {
-      throw sqlError(e, 'target', 'recording the cutover request in _dts.tasks');
-    });
+    const request = await recordCutoverRequest(c.client, task.name, endLsn, deps.sequenceGap ?? 0).catch(
+      (e: unknown) => {
+        throw sqlError(e, 'target', 'recording the cutover request in _dts.tasks');
+      },
+    );
     await deps.onRequested?.();
-    deps.onStep?.(`cutover requested at ${request.lsn}; waiting for the runner to apply the last changes`);
+    const gap = request.sequenceGap ? `, sequences ${request.sequenceGap} increments ahead` : '';
+    deps.onStep?.(
+      `cutover requested at ${request.lsn}${gap}; waiting for the runner to apply the last changes`,
+    );
 
     const deadline = Date.now() + timeoutMs;
     // Invariant: the runner holds its lock until it has recorded how the cutover ended.
@@ -113,6 +152,10 @@ export async function complete(task: Task, deps: CompleteDeps = {}): Promise<Cut
       );
     const requestedAt = after.cutover?.requestedAt ?? request.requestedAt;
     const completedAt = after.completedAt ?? new Date();
+    // The runner recorded each database's part; this process saw none of it.
+    const outcome = await readCutoverOutcome(c.client, task.name).catch((e: unknown) => {
+      throw sqlError(e, 'target', 'reading the cutover outcome in _dts');
+    });
     return {
       task: task.name,
       ok: true,
@@ -122,11 +165,63 @@ export async function complete(task: Task, deps: CompleteDeps = {}): Promise<Cut
       requestedAt: requestedAt.toISOString(),
       completedAt: completedAt.toISOString(),
       durationMs: Math.max(0, completedAt.getTime() - requestedAt.getTime()),
-      databases: [],
-      droppedSlots: [],
-      droppedPublications: [],
+      databases: outcome.databases,
+      droppedSlots: outcome.droppedSlots,
+      droppedPublications: outcome.droppedPublications,
     };
   } finally {
     await c.close();
+  }
+}
+
+/**
+ * `--wait-for-lag`: poll the runner's figures and the source until every database's lag is at most
+ * `seconds`. Throws `lag-timeout` (exit 5) when it does not get there in time (nothing was requested, the
+ * runner goes on syncing) and `not-syncing` when the runner stops meanwhile.
+ */
+async function waitForLag(task: Task, db: Queryable, seconds: number, deps: CompleteDeps): Promise<void> {
+  const timeoutMs = deps.lagTimeoutMs ?? 600_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const fail = (e: unknown): never => {
+      throw sqlError(e, 'target', 'reading the _dts state');
+    };
+    const read = async () => ({
+      state: await readTaskState(db, task.name),
+      holders: await runnerLockHolders(db, task.name),
+      records: await readSyncProgress(db, task.name),
+    });
+    const { state, holders, records } = await read().catch(fail);
+    const why = refusal(state, holders.length > 0);
+    if (why) throw notSyncing(task, why);
+    // An unreachable source leaves the lag in seconds to the runner's own figures.
+    const live = await readSourceLive(task, deps).catch(() => undefined);
+    const now = new Date();
+    const lags = (state?.loads ?? []).map((l) => {
+      const r = records.find((x) => x.database === l.sourceDatabase);
+      const x = r
+        ? syncStatusOf(r, live, { slot: l.slot, snapshotAt: l.snapshotAt, runnerAlive: true, now })
+        : undefined;
+      return { database: l.sourceDatabase, lagSeconds: x?.lagSeconds, lagBytes: x?.lagBytes };
+    });
+    const worst = lags.length > 0 ? worstLagSeconds(lags.map((l) => ({ seconds: l.lagSeconds }))) : undefined;
+    const leftMs = Math.max(0, deadline - Date.now());
+    deps.onLag?.({
+      databases: lags,
+      worst,
+      wantSeconds: seconds,
+      leftMs,
+    });
+    if (worst !== undefined && worst <= seconds) return;
+    if (leftMs <= 0)
+      throw new DtsError(
+        'lag-timeout',
+        `the lag of task ${task.name} did not come down to ${seconds} s within ${Math.round(timeoutMs / 1000)} s (last: ${worst === undefined ? 'unknown' : `${worst.toFixed(1)} s`}); no cutover was requested`,
+        {
+          hint: `sync goes on; \`dts status ${task.file}\` shows the lag, \`dts complete ${task.file}\` cuts over without waiting`,
+          exitCode: ExitCode.state,
+        },
+      );
+    await sleep(Math.min(1000, leftMs));
   }
 }

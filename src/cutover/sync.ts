@@ -16,11 +16,15 @@ import {
   readCutoverRequest,
   readTaskState,
   recordCompleted,
+  recordCutoverDatabase,
+  recordDropped,
   recordTaskPhase,
+  serialized,
   type CutoverRequest,
   type LoadRecord,
 } from '../state/store.js';
 import type { Task } from '../task/types.js';
+import { SyncProgressWriter } from './progress.js';
 
 /** What the runner needs to sync a task and cut it over. */
 export interface SyncRunDeps {
@@ -81,6 +85,10 @@ export async function syncUntilCutover(
   deps: SyncRunDeps = {},
 ): Promise<CutoverReport> {
   const state = await connect(task.target, { side: 'target', ...prompt(deps) });
+  // Status' figures, in _dts: written by the runner every second or so while it syncs. The cutover and
+  // hold polls share the connection: one query at a time.
+  const db = serialized(state.client);
+  const figures = new SyncProgressWriter(db, task.name);
   let streaming = new AbortController();
   const stop = () => streaming.abort('stop');
   // A `dts verify` hold asked for (its token), served once the streams have stopped (see state/hold.ts).
@@ -91,7 +99,7 @@ export async function syncUntilCutover(
   const poll = setInterval(() => {
     if (polling || streaming.signal.aborted) return;
     polling = true;
-    readCutoverRequest(state.client, task.name)
+    readCutoverRequest(db, task.name)
       .then((r) => {
         if (r && !request) {
           request = r;
@@ -99,7 +107,7 @@ export async function syncUntilCutover(
           streaming.abort('cutover');
         }
         if (request) return;
-        return readHold(state.client, task.name).then((h) => {
+        return readHold(db, task.name).then((h) => {
           if (h?.live && h.state === 'pause' && !streaming.signal.aborted) {
             held = h.token;
             streaming.abort('hold');
@@ -112,28 +120,35 @@ export async function syncUntilCutover(
   }, deps.pollMs ?? 1000);
   try {
     const drainedEarlier = await sqlStep('recording phase syncing in _dts.tasks', async () => {
-      await ensureState(state.client);
-      await ensureHolds(state.client);
-      request = await readCutoverRequest(state.client, task.name);
+      await ensureState(db);
+      await ensureHolds(db);
+      request = await readCutoverRequest(db, task.name);
       // Phase `cutover`: an earlier runner drained every database to the request and died after.
-      const earlier = (await readTaskState(state.client, task.name))?.phase === 'cutover' && !!request;
-      if (!earlier) await recordTaskPhase(state.client, task.name, 'syncing');
+      const earlier = (await readTaskState(db, task.name))?.phase === 'cutover' && !!request;
+      if (!earlier) await recordTaskPhase(db, task.name, 'syncing');
+      await figures.start();
       return earlier;
     });
-    const each = (stopAt: CutoverRequest | undefined, signal: AbortSignal | undefined) =>
-      settleAll(
+    const onProgress = (p: SyncProgress) => {
+      figures.onProgress(p);
+      deps.onProgress?.(p);
+    };
+    const each = (stopAt: CutoverRequest | undefined, signal: AbortSignal | undefined) => {
+      figures.nextCall();
+      return settleAll(
         loads.map((l) =>
           syncDatabase(task, l.sourceDatabase, {
             fromLsn: parseLsn(l.consistentPoint),
             targetDatabase: l.targetDatabase,
             ...(stopAt ? { stopAt: parseLsn(stopAt.lsn) } : {}),
             ...(signal ? { signal } : {}),
-            ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+            onProgress,
             ...prompt(deps),
           }),
         ),
         () => streaming.abort('failed'),
       );
+    };
     if (!request) {
       deps.onStep?.(`syncing ${loads.length} database(s); \`dts complete ${task.file}\` cuts over`);
       await each(undefined, streaming.signal);
@@ -141,10 +156,8 @@ export async function syncUntilCutover(
       while (held !== undefined && !request && !deps.signal?.aborted) {
         const token = held;
         held = undefined;
-        await serveHold(task, loads, state.client, token, deps);
-        request = await sqlStep('reading the cutover request', () =>
-          readCutoverRequest(state.client, task.name),
-        );
+        await serveHold(task, loads, db, token, deps);
+        request = await sqlStep('reading the cutover request', () => readCutoverRequest(db, task.name));
         if (request || deps.signal?.aborted) break;
         streaming = new AbortController();
         await each(undefined, streaming.signal);
@@ -158,13 +171,15 @@ export async function syncUntilCutover(
       await each(request, deps.signal);
       if (deps.signal?.aborted) throw stopError(task, reasonOf(deps.signal));
       // From here on the slots are not needed again: what follows is idempotent and may be redone.
-      await sqlStep('recording phase cutover in _dts.tasks', () =>
-        recordTaskPhase(state.client, task.name, 'cutover'),
-      );
+      await sqlStep('recording phase cutover in _dts.tasks', () => recordTaskPhase(db, task.name, 'cutover'));
+      await figures.stop();
+      await testPause('DTS_TEST_CUTOVER_DELAY_MS');
     } else deps.onStep?.('the last changes were applied by an earlier run; finishing the cutover');
+    await figures.stop();
     return await cutOver(task, loads, request, state, deps);
   } finally {
     clearInterval(poll);
+    await figures.stop().catch(() => undefined);
     deps.signal?.removeEventListener('abort', stop);
     await state.close();
   }
@@ -186,6 +201,12 @@ async function settleAll(
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<SyncResult>).value);
+}
+
+/** Test-only: hold still at a point a test kills the runner at (the env variable gives milliseconds). */
+async function testPause(knob: string): Promise<void> {
+  const ms = Number(process.env[knob] ?? 0) || 0;
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function sqlStep<T>(doing: string, fn: () => Promise<T>): Promise<T> {
@@ -212,7 +233,9 @@ async function cutOver(
     // Read after the drain, so each value is at least what the source had at the end position.
     const { sequences, matviews } = await withConnection(task.source, src, (s) =>
       withConnection(task.target, dst, async (t) => ({
-        sequences: await sqlStep('setting sequences', () => copySequences(s.client, t.client)),
+        sequences: await sqlStep('setting sequences', () =>
+          copySequences(s.client, t.client, request.sequenceGap ?? 0),
+        ),
         matviews: await readMaterializedViews(s.client),
       })),
     );
@@ -227,20 +250,28 @@ async function cutOver(
         }),
       })),
     );
-    databases.push({
+    const done: CutoverDatabaseReport = {
       source: l.sourceDatabase,
       target: l.targetDatabase,
       appliedLsn: formatLsn(applied ?? parseLsn(l.consistentPoint)),
       transactions,
       sequences,
       refreshed,
-    });
+    };
+    // For `dts complete`, which reports it from another process.
+    await sqlStep('recording the cutover in _dts.cutover_databases', () =>
+      recordCutoverDatabase(state.client, task.name, done),
+    );
+    databases.push(done);
   }
   deps.onStep?.('dropping the replication slots and publications on the source');
   const released = await releaseSource(
     task,
     loads.map((l) => l.sourceDatabase),
     deps,
+  );
+  await sqlStep('recording the cutover in _dts.tasks', () =>
+    recordDropped(state.client, task.name, released),
   );
   const transactions = databases.reduce((n, d) => n + d.transactions, 0);
   await sqlStep('recording phase completed in _dts.tasks', () =>

@@ -61,7 +61,13 @@ export type Change =
       readonly cascade: boolean;
       readonly restartIdentity: boolean;
     }
-  | { readonly kind: 'commit'; readonly lsn: Lsn; readonly finalLsn: Lsn };
+  | {
+      readonly kind: 'commit';
+      readonly lsn: Lsn;
+      readonly finalLsn: Lsn;
+      /** The source's commit timestamp, in microseconds since the Unix epoch (for the lag in seconds). */
+      readonly commitTimeUs?: bigint;
+    };
 
 export type RowChange = Extract<Change, { kind: 'insert' | 'update' | 'delete' | 'truncate' }>;
 

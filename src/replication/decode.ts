@@ -41,6 +41,8 @@ export class PgoutputDecoder {
           kind: 'commit',
           lsn: lsnOf(msg.commitEndLsn, 'commit end'),
           finalLsn: lsnOf(msg.commitLsn, 'commit'),
+          // The library already moved it from PostgreSQL's epoch (2000-01-01) to the Unix epoch.
+          commitTimeUs: BigInt(msg.commitTime as bigint),
         };
       case 'relation': {
         const relation: Relation = {

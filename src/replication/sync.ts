@@ -23,6 +23,12 @@ export interface SyncProgress {
   readonly reconnects: number;
   /** The failure a reconnect follows. */
   readonly error?: string;
+  /** The source's commit time of the last transaction durably applied (ISO 8601), once one was. */
+  readonly appliedCommitTime?: string;
+  /** The furthest position the stream delivered: a commit received or a keepalive's position. */
+  readonly receivedLsn?: string;
+  /** Nothing received is waiting to be applied (and no source transaction is open). */
+  readonly idle?: boolean;
 }
 
 export interface SyncDeps {
@@ -64,6 +70,11 @@ const BATCH_CHANGES = 20_000;
 const BATCH_MS = 1_000;
 /** While waiting for stopAt on an idle source, ask the walsender for its position this often. */
 const PING_MS = 200;
+/**
+ * Otherwise, on an idle stream, this often: the keepalive answering it moves the slot on (the heartbeat
+ * rule) and keeps status' figures fresh, so an idle task shows no lag.
+ */
+const IDLE_PING_MS = 1_000;
 
 /** Which target database a source database goes into (the schema stage's rule). */
 export function targetDatabaseFor(task: Task, database: string): string {
@@ -84,6 +95,7 @@ export async function syncDatabase(task: Task, database: string, deps: SyncDeps 
     reconnects: 0,
     replicaRole: true,
     applied: deps.fromLsn ?? ZERO_LSN,
+    appliedCommitTimeUs: undefined as bigint | undefined,
   };
   let backoff = 250;
   let failingSince: number | undefined;
@@ -115,7 +127,7 @@ export async function syncDatabase(task: Task, database: string, deps: SyncDeps 
       });
       if (!(await delay(backoff, deps.signal))) {
         // Aborted while waiting to reconnect: nothing is open, the stored position stands.
-        const { applied, ...counts } = totals;
+        const { applied, appliedCommitTimeUs: _, ...counts } = totals;
         return {
           database,
           targetDatabase,
@@ -135,7 +147,14 @@ async function session(
   database: string,
   targetDatabase: string,
   deps: SyncDeps,
-  totals: { transactions: number; changes: number; reconnects: number; replicaRole: boolean; applied: Lsn },
+  totals: {
+    transactions: number;
+    changes: number;
+    reconnects: number;
+    replicaRole: boolean;
+    applied: Lsn;
+    appliedCommitTimeUs: bigint | undefined;
+  },
 ): Promise<{ appliedLsn: Lsn; stoppedBy: 'stopAt' | 'signal' }> {
   const { slot, publication } = replicationNames(task, database);
   const prompt = deps.prompt ? { prompt: deps.prompt } : {};
@@ -183,6 +202,8 @@ async function session(
     let batchTransactions = 0;
     let batchStarted = 0;
     let lastPing = 0;
+    let receivedCommitTimeUs: bigint | undefined;
+    let streamed = cursor.applied;
 
     const report = (state: SyncProgress['state']) =>
       deps.onProgress?.({
@@ -193,6 +214,11 @@ async function session(
         transactions: totals.transactions,
         changes: totals.changes,
         reconnects: totals.reconnects,
+        ...(totals.appliedCommitTimeUs !== undefined
+          ? { appliedCommitTime: new Date(Number(totals.appliedCommitTimeUs / 1000n)).toISOString() }
+          : {}),
+        receivedLsn: formatLsn(maxLsn(streamed, cursor.received)),
+        idle: !cursor.inTransaction && !cursor.pending,
       });
 
     // The only place the slot is confirmed after data: right after the target COMMIT returned.
@@ -201,9 +227,11 @@ async function session(
       totals.transactions += batchTransactions;
       batchTransactions = 0;
       totals.applied = cursor.durable();
+      totals.appliedCommitTimeUs = receivedCommitTimeUs ?? totals.appliedCommitTimeUs;
       s.confirm(cursor.confirmable);
       report('streaming');
     };
+    report('streaming');
 
     /*
      * The apply loop. Invariants it keeps:
@@ -231,17 +259,20 @@ async function session(
         if (cursor.pending && !cursor.inTransaction) await commitBatch();
         if (cursor.done) break;
         const idle = !cursor.inTransaction && !cursor.pending;
-        if (deps.stopAt !== undefined && idle && Date.now() - lastPing >= PING_MS) {
+        const pingMs = deps.stopAt !== undefined ? PING_MS : IDLE_PING_MS;
+        if (idle && Date.now() - lastPing >= pingMs) {
           s.ping();
           lastPing = Date.now();
         }
-        item = await s.next(deps.signal, deps.stopAt !== undefined ? PING_MS : undefined);
+        item = await s.next(deps.signal, pingMs);
         if (!item) continue;
       }
       if (item.type === 'keepalive') {
         if (cursor.pending && !cursor.inTransaction) await commitBatch();
         cursor.keepalive(item.walEnd);
         s.confirm(cursor.confirmable);
+        streamed = maxLsn(streamed, item.walEnd);
+        report('streaming');
         if (cursor.done) break;
         continue;
       }
@@ -258,7 +289,10 @@ async function session(
           await a.relation(change.relation);
           continue;
         case 'commit': {
-          if (cursor.commit(change.lsn)) batchTransactions++;
+          if (cursor.commit(change.lsn)) {
+            batchTransactions++;
+            receivedCommitTimeUs = change.commitTimeUs ?? receivedCommitTimeUs;
+          }
           const full =
             batchTransactions >= BATCH_TRANSACTIONS ||
             a.changes >= BATCH_CHANGES ||

@@ -82,6 +82,54 @@ export const CREATE_STATE = [
      ADD COLUMN IF NOT EXISTS cutover_requested_at timestamptz,
      ADD COLUMN IF NOT EXISTS completed_at timestamptz,
      ADD COLUMN IF NOT EXISTS sync_transactions bigint`,
+  // `dts complete --sequence-gap n`: the runner sets each target sequence n increments past the source's.
+  // The outcome of the cutover, for `dts complete` (another process) to report: dropped slots and
+  // publications here, each database's detail in cutover_databases.
+  `ALTER TABLE _dts.tasks
+     ADD COLUMN IF NOT EXISTS sequence_gap bigint,
+     ADD COLUMN IF NOT EXISTS dropped_slots text[],
+     ADD COLUMN IF NOT EXISTS dropped_publications text[]`,
+  `CREATE TABLE IF NOT EXISTS _dts.cutover_databases (
+     task text NOT NULL,
+     source_database text NOT NULL,
+     target_database text NOT NULL,
+     applied_lsn pg_lsn NOT NULL,
+     transactions bigint NOT NULL,
+     sequences int NOT NULL,
+     refreshed text[] NOT NULL,
+     PRIMARY KEY (task, source_database)
+   )`,
+  /*
+   * Incremental sync's live figures, one row per database, written by the runner every second or so
+   * (`dts status` reads them, also after the runner died). Only what the runner knows; the source's live
+   * position (for the lag in bytes and the WAL the slot retains) is read by status itself.
+   * - applied_lsn / applied_commit_time: commit end LSN and source commit time of the last transaction
+   *   durably applied (as in _dts.apply_position, which stays the only truth for exactly-once).
+   * - confirmed_lsn: what the slot was last told; on an idle source the heartbeat moves it past applied_lsn.
+   * - received_lsn: the furthest position the stream has delivered (a commit received, or a keepalive).
+   * - idle: at the last write nothing was received but not applied.
+   * - tx_rate / row_rate: per second over the interval between the last two writes.
+   * - transactions / changes / reconnects: of the current run.
+   */
+  `CREATE TABLE IF NOT EXISTS _dts.sync_progress (
+     task text NOT NULL,
+     source_database text NOT NULL,
+     state text NOT NULL,
+     applied_lsn pg_lsn,
+     applied_commit_time timestamptz,
+     confirmed_lsn pg_lsn,
+     received_lsn pg_lsn,
+     idle boolean NOT NULL DEFAULT false,
+     transactions bigint NOT NULL DEFAULT 0,
+     changes bigint NOT NULL DEFAULT 0,
+     tx_rate double precision NOT NULL DEFAULT 0,
+     row_rate double precision NOT NULL DEFAULT 0,
+     reconnects int NOT NULL DEFAULT 0,
+     last_error text,
+     last_error_at timestamptz,
+     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+     PRIMARY KEY (task, source_database)
+   )`,
 ] as const;
 
 export const UPSERT_TASK = `
@@ -168,14 +216,73 @@ FROM _dts.tasks WHERE task = $1`;
  */
 export const REQUEST_CUTOVER = `
 UPDATE _dts.tasks SET cutover_lsn = COALESCE(cutover_lsn, $2::pg_lsn),
-                      cutover_requested_at = COALESCE(cutover_requested_at, pg_catalog.now())
+                      cutover_requested_at = COALESCE(cutover_requested_at, pg_catalog.now()),
+                      sequence_gap = CASE WHEN cutover_lsn IS NULL THEN $3::bigint ELSE sequence_gap END
 WHERE task = $1
-RETURNING cutover_lsn::text AS cutover_lsn, cutover_requested_at`;
+RETURNING cutover_lsn::text AS cutover_lsn, cutover_requested_at, sequence_gap::text AS sequence_gap`;
 
 /** What the runner polls for while syncing. */
 export const READ_CUTOVER = `
-SELECT cutover_lsn::text AS cutover_lsn, cutover_requested_at FROM _dts.tasks
+SELECT cutover_lsn::text AS cutover_lsn, cutover_requested_at, sequence_gap::text AS sequence_gap
+FROM _dts.tasks
 WHERE task = $1 AND cutover_lsn IS NOT NULL`;
+
+/** The runner's latest sync figures of one database (see the table's note). */
+export const UPSERT_SYNC_PROGRESS = `
+INSERT INTO _dts.sync_progress AS p (task, source_database, state, applied_lsn, applied_commit_time,
+                                     confirmed_lsn, received_lsn, idle, transactions, changes, tx_rate,
+                                     row_rate, reconnects, last_error, last_error_at, updated_at)
+VALUES ($1, $2, $3, $4::pg_lsn, $5::timestamptz, $6::pg_lsn, $7::pg_lsn, $8, $9::bigint, $10::bigint,
+        $11, $12, $13, $14, $15::timestamptz, pg_catalog.now())
+ON CONFLICT (task, source_database) DO UPDATE
+  SET state = excluded.state,
+      applied_lsn = COALESCE(excluded.applied_lsn, p.applied_lsn),
+      applied_commit_time = COALESCE(excluded.applied_commit_time, p.applied_commit_time),
+      confirmed_lsn = COALESCE(excluded.confirmed_lsn, p.confirmed_lsn),
+      received_lsn = COALESCE(excluded.received_lsn, p.received_lsn),
+      idle = excluded.idle, transactions = excluded.transactions, changes = excluded.changes,
+      tx_rate = excluded.tx_rate, row_rate = excluded.row_rate, reconnects = excluded.reconnects,
+      last_error = COALESCE(excluded.last_error, p.last_error),
+      last_error_at = COALESCE(excluded.last_error_at, p.last_error_at),
+      updated_at = pg_catalog.now()`;
+
+/** A new run starts its counters afresh; the positions, commit time and last error stay. */
+export const RESET_SYNC_PROGRESS = `
+UPDATE _dts.sync_progress SET state = 'starting', idle = false, transactions = 0, changes = 0, tx_rate = 0,
+                              row_rate = 0, reconnects = 0, updated_at = pg_catalog.now()
+WHERE task = $1`;
+
+/** With the age of each row by the target's own clock (the runner's clock, not the reader's). */
+export const READ_SYNC_PROGRESS = `
+SELECT source_database, state, applied_lsn::text AS applied_lsn, applied_commit_time,
+       confirmed_lsn::text AS confirmed_lsn, received_lsn::text AS received_lsn, idle,
+       transactions::text AS transactions, changes::text AS changes, tx_rate, row_rate, reconnects,
+       last_error, last_error_at, updated_at,
+       (extract(epoch FROM pg_catalog.now() - updated_at) * 1000)::float8 AS age_ms
+FROM _dts.sync_progress WHERE task = $1 ORDER BY source_database`;
+
+/** Added to what an earlier runner dropped (a cutover resumed after a crash finds those gone). */
+export const SET_DROPPED = `
+UPDATE _dts.tasks
+SET dropped_slots = ARRAY(SELECT DISTINCT s FROM unnest(COALESCE(dropped_slots, '{}') || $2::text[]) s ORDER BY s),
+    dropped_publications = ARRAY(SELECT DISTINCT p FROM unnest(COALESCE(dropped_publications, '{}') || $3::text[]) p
+                                 ORDER BY p)
+WHERE task = $1`;
+
+export const UPSERT_CUTOVER_DATABASE = `
+INSERT INTO _dts.cutover_databases (task, source_database, target_database, applied_lsn, transactions,
+                                    sequences, refreshed)
+VALUES ($1, $2, $3, $4::pg_lsn, $5::bigint, $6, $7::text[])
+ON CONFLICT (task, source_database) DO UPDATE
+  SET target_database = excluded.target_database, applied_lsn = excluded.applied_lsn,
+      transactions = excluded.transactions, sequences = excluded.sequences, refreshed = excluded.refreshed`;
+
+export const READ_CUTOVER_DATABASES = `
+SELECT source_database, target_database, applied_lsn::text AS applied_lsn, transactions::text AS transactions,
+       sequences, refreshed
+FROM _dts.cutover_databases WHERE task = $1 ORDER BY source_database`;
+
+export const READ_DROPPED = `SELECT dropped_slots, dropped_publications FROM _dts.tasks WHERE task = $1`;
 
 export const SET_COMPLETED = `
 UPDATE _dts.tasks SET phase = 'completed', completed_at = pg_catalog.now(), sync_transactions = $2,
@@ -200,6 +307,9 @@ export const FORGET_TASK = [
   `DELETE FROM _dts.tasks WHERE task = $1`,
 ] as const;
 
+/** Tables of incremental sync, which a `_dts` made by an older dts lacks: forgotten when present. */
+export const SYNC_TABLES = ['_dts.sync_progress', '_dts.cutover_databases'] as const;
+
 export const READ_LOADS = `
 SELECT source_database, target_database, slot, temporary_slot, consistent_point::text AS consistent_point,
        snapshot_name, snapshot_at, phase, started_at, finished_at
@@ -213,6 +323,15 @@ FROM _dts.table_copies WHERE task = $1 ORDER BY source_database, schema_name, ta
 export const READ_TIMINGS = `
 SELECT source_database, phase, started_at, finished_at FROM _dts.timings WHERE task = $1
 ORDER BY started_at`;
+
+/** On the source, for status' lag: its WAL position and its clock, read together. */
+export const SOURCE_POSITION = `SELECT pg_catalog.pg_current_wal_lsn()::text AS lsn, pg_catalog.now() AS now`;
+
+/** WAL each logical slot keeps on the source (readable without privileges: the view is public). */
+export const SLOTS_RETAINED = `
+SELECT slot_name::text AS slot,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint::text AS retained
+FROM pg_catalog.pg_replication_slots WHERE slot_type = 'logical'`;
 
 /** Is the state there at all (status on a target nothing ran against yet)? */
 export const STATE_EXISTS = `SELECT pg_catalog.to_regclass('_dts.tasks') IS NOT NULL AS present`;

@@ -4,8 +4,10 @@ import { connectInstance } from '../pg/connect.js';
 import { sqlError } from '../pg/errors.js';
 import type { PasswordPrompt } from '../pg/password.js';
 import type { Task } from '../task/types.js';
+import { computeLag, FRESH_MS } from './lag.js';
 import { runnerLockHolders, type LockHolder } from './lock.js';
-import { readTaskState, type TaskState } from './store.js';
+import * as sql from './sql.js';
+import { readSyncProgress, readTaskState, type StoredSyncProgress, type TaskState } from './store.js';
 
 /**
  * Where a task stands, as people think of it. `running`: a runner holds the lock. `interrupted`: the
@@ -42,6 +44,47 @@ export interface DatabaseStatus {
   readonly preData: boolean;
   readonly postData: boolean;
   readonly unfinished: readonly TableStatus[];
+  /** Incremental sync's figures, while the task syncs (phases syncing and cutover). */
+  readonly sync?: SyncStatus;
+}
+
+/** One database's incremental sync, as the runner last wrote it plus the source's live position. */
+export interface SyncStatus {
+  /** `starting`, `streaming`, `reconnecting` or `done`, as the runner last wrote it. */
+  readonly state: string;
+  /** Commit end LSN of the last source transaction applied, and its commit time on the source. */
+  readonly appliedLsn: string | undefined;
+  readonly appliedCommitTime: string | undefined;
+  /** The furthest position the stream delivered. */
+  readonly receivedLsn: string | undefined;
+  /** What the slot was told is done with. */
+  readonly confirmedLsn: string | undefined;
+  /** See lag.ts: undefined when the source could not be read (bytes) or nothing tells (seconds). */
+  readonly lagBytes: number | undefined;
+  readonly lagSeconds: number | undefined;
+  readonly caughtUp: boolean;
+  /** Over the runner's last interval. */
+  readonly transactionsPerSecond: number;
+  readonly rowsPerSecond: number;
+  /** Of the current (or last) run. */
+  readonly transactions: number;
+  readonly changes: number;
+  readonly reconnects: number;
+  /** WAL the source keeps for the slot: its current position minus the slot's restart_lsn. */
+  readonly walRetainedBytes: number | undefined;
+  readonly lastError: string | undefined;
+  readonly lastErrorAt: string | undefined;
+  /** When the runner wrote these figures, and how long before this snapshot (by the target's clock). */
+  readonly figuresAt: string;
+  readonly figuresAgeMs: number;
+}
+
+/** The source's live figures for status: its position, its clock and each slot's retained WAL. */
+export interface SourceLive {
+  readonly currentLsn: string;
+  readonly now: Date;
+  /** Retained bytes by slot name; a slot missing here no longer exists. */
+  readonly retained: ReadonlyMap<string, number>;
 }
 
 /** What `dts status` shows; `--json` prints it as it is. */
@@ -64,8 +107,56 @@ export interface StatusSnapshot {
   readonly cancelRequestedAt: string | undefined;
   readonly updatedAt: string;
   readonly databases: readonly DatabaseStatus[];
+  /**
+   * Whether the source was read for the live sync figures (only while syncing): when it was not, the lag in
+   * bytes and the retained WAL are unknown, and `error` says why.
+   */
+  readonly source?: { readonly reachable: boolean; readonly error?: string };
   /** When this snapshot was read. */
   readonly at: string;
+}
+
+/** The phases in which status shows incremental sync's figures. */
+export const SYNC_PHASES: ReadonlySet<string> = new Set(['syncing', 'cutover']);
+
+/** One database's sync status from the runner's record and, when it could be read, the live source. */
+export function syncStatusOf(
+  record: StoredSyncProgress,
+  live: SourceLive | undefined,
+  opts: {
+    readonly slot?: string;
+    readonly snapshotAt?: Date;
+    readonly runnerAlive: boolean;
+    readonly now: Date;
+  },
+): SyncStatus {
+  const lag = computeLag(record, live ? { currentLsn: live.currentLsn, now: live.now } : undefined, {
+    runnerAlive: opts.runnerAlive,
+    now: opts.now,
+    ...(opts.snapshotAt ? { since: opts.snapshotAt } : {}),
+  });
+  // Rates are of the runner's last interval: a runner that stopped writing applies nothing now.
+  const current = opts.runnerAlive && record.ageMs <= FRESH_MS;
+  return {
+    state: record.state,
+    appliedLsn: record.appliedLsn,
+    appliedCommitTime: record.appliedCommitTime?.toISOString(),
+    receivedLsn: record.receivedLsn,
+    confirmedLsn: record.confirmedLsn,
+    lagBytes: lag.bytes,
+    lagSeconds: lag.seconds === undefined ? undefined : Math.round(lag.seconds * 10) / 10,
+    caughtUp: lag.caughtUp,
+    transactionsPerSecond: current ? Math.round(record.txRate * 10) / 10 : 0,
+    rowsPerSecond: current ? Math.round(record.rowRate * 10) / 10 : 0,
+    transactions: record.transactions,
+    changes: record.changes,
+    reconnects: record.reconnects,
+    walRetainedBytes: live && opts.slot !== undefined ? live.retained.get(opts.slot) : undefined,
+    lastError: record.lastError,
+    lastErrorAt: record.lastErrorAt?.toISOString(),
+    figuresAt: record.updatedAt.toISOString(),
+    figuresAgeMs: Math.round(record.ageMs),
+  };
 }
 
 const FINAL: Readonly<Record<string, TaskCondition>> = {
@@ -85,6 +176,11 @@ export function summarizeStatus(
   holders: readonly LockHolder[],
   file: string,
   now: Date,
+  sync?: {
+    readonly records: readonly StoredSyncProgress[];
+    readonly live: SourceLive | undefined;
+    readonly sourceError?: string;
+  },
 ): StatusSnapshot {
   const alive = holders.length > 0;
   const final = FINAL[state.phase];
@@ -133,6 +229,7 @@ export function summarizeStatus(
     }
     const doneUnits = units.filter((u) => u.done);
     const end = load?.finishedAt ?? (condition === 'running' ? now : state.updatedAt);
+    const record = sync?.records.find((r) => r.database === source);
     return {
       source,
       target: d?.target ?? load?.targetDatabase ?? source,
@@ -147,6 +244,15 @@ export function summarizeStatus(
       preData: d?.preDataAt !== undefined,
       postData: d?.postDataAt !== undefined,
       unfinished,
+      ...(record && SYNC_PHASES.has(state.phase)
+        ? {
+            sync: syncStatusOf(record, sync?.live, {
+              runnerAlive: alive,
+              now,
+              ...(load ? { slot: load.slot, snapshotAt: load.snapshotAt } : {}),
+            }),
+          }
+        : {}),
     };
   });
   return {
@@ -165,6 +271,14 @@ export function summarizeStatus(
     cancelRequestedAt: state.cancelRequestedAt?.toISOString(),
     updatedAt: state.updatedAt.toISOString(),
     databases,
+    ...(sync && SYNC_PHASES.has(state.phase)
+      ? {
+          source: {
+            reachable: sync.live !== undefined,
+            ...(sync.sourceError !== undefined ? { error: sync.sourceError } : {}),
+          },
+        }
+      : {}),
     at: now.toISOString(),
   };
 }
@@ -192,14 +306,54 @@ export async function status(
   try {
     const read = async () => {
       const state = c.missingDatabase === undefined ? await readTaskState(c.client, task.name) : undefined;
-      return state ? { state, holders: await runnerLockHolders(c.client, task.name) } : undefined;
+      if (!state) return undefined;
+      const holders = await runnerLockHolders(c.client, task.name);
+      const records = SYNC_PHASES.has(state.phase) ? await readSyncProgress(c.client, task.name) : [];
+      return { state, holders, records };
     };
     const found = await read().catch((e: unknown) => {
       throw sqlError(e, 'target', 'reading the _dts state');
     });
     if (!found) throw noState(task);
-    return summarizeStatus(found.state, found.holders, task.file, deps.now?.() ?? new Date());
+    let sync: Parameters<typeof summarizeStatus>[4];
+    if (SYNC_PHASES.has(found.state.phase)) {
+      const live = await readSourceLive(task, deps).then(
+        (l) => ({ live: l }),
+        (e: unknown) => ({ live: undefined, sourceError: e instanceof Error ? e.message : String(e) }),
+      );
+      sync = { records: found.records, ...live };
+    }
+    return summarizeStatus(found.state, found.holders, task.file, deps.now?.() ?? new Date(), sync);
   } finally {
     await c.close();
+  }
+}
+
+/** The source's current WAL position, its clock, and the WAL each slot retains (one connection). */
+export async function readSourceLive(
+  task: Task,
+  deps: { readonly prompt?: PasswordPrompt } = {},
+): Promise<SourceLive> {
+  const s = await connectInstance(task.source, {
+    side: 'source',
+    ...(deps.prompt ? { prompt: deps.prompt } : {}),
+  });
+  try {
+    const position = (await s.client.query(sql.SOURCE_POSITION)).rows[0] as { lsn: string; now: unknown };
+    const slots = (await s.client.query(sql.SLOTS_RETAINED)).rows as {
+      slot: string;
+      retained: string | null;
+    }[];
+    return {
+      currentLsn: String(position.lsn),
+      now: new Date(position.now as string),
+      retained: new Map(
+        slots.filter((r) => r.retained !== null).map((r) => [String(r.slot), Number(r.retained)] as const),
+      ),
+    };
+  } catch (e) {
+    throw sqlError(e, 'source', 'reading the WAL position and the replication slots');
+  } finally {
+    await s.close();
   }
 }

@@ -52,21 +52,169 @@ export async function recordRunner(db: Queryable, task: string, r: RunnerInfo): 
 export interface CutoverRequest {
   readonly lsn: string;
   readonly requestedAt: Date;
+  /** Increments each target sequence is set past the source's value (`complete --sequence-gap`). */
+  readonly sequenceGap?: number;
 }
 
+const cutoverOf = (r: Row): CutoverRequest => ({
+  lsn: String(r.cutover_lsn),
+  requestedAt: date(r.cutover_requested_at)!,
+  sequenceGap: r.sequence_gap == null ? 0 : Number(r.sequence_gap),
+});
+
+/** The first request wins, with its sequence gap: a later one only reads what is in force. */
 export async function recordCutoverRequest(
   db: Queryable,
   task: string,
   lsn: string,
+  sequenceGap = 0,
 ): Promise<CutoverRequest> {
-  const r = (await db.query(sql.REQUEST_CUTOVER, [task, lsn])).rows[0] as Row | undefined;
+  const r = (await db.query(sql.REQUEST_CUTOVER, [task, lsn, String(sequenceGap)])).rows[0] as
+    Row | undefined;
   if (!r) throw new Error(`task ${task} is not recorded in _dts.tasks`);
-  return { lsn: String(r.cutover_lsn), requestedAt: date(r.cutover_requested_at)! };
+  return cutoverOf(r);
 }
 
 export async function readCutoverRequest(db: Queryable, task: string): Promise<CutoverRequest | undefined> {
   const r = (await db.query(sql.READ_CUTOVER, [task])).rows[0] as Row | undefined;
-  return r ? { lsn: String(r.cutover_lsn), requestedAt: date(r.cutover_requested_at)! } : undefined;
+  return r ? cutoverOf(r) : undefined;
+}
+
+/** One database's sync figures as the runner writes them to `_dts.sync_progress` (see sql.ts). */
+export interface SyncProgressRecord {
+  readonly database: string;
+  /** `starting`, `streaming`, `reconnecting` or `done`. */
+  readonly state: string;
+  readonly appliedLsn: string | undefined;
+  readonly appliedCommitTime: Date | undefined;
+  readonly confirmedLsn: string | undefined;
+  readonly receivedLsn: string | undefined;
+  readonly idle: boolean;
+  readonly transactions: number;
+  readonly changes: number;
+  readonly txRate: number;
+  readonly rowRate: number;
+  readonly reconnects: number;
+  readonly lastError: string | undefined;
+  readonly lastErrorAt: Date | undefined;
+}
+
+/** Read back, with when it was written and how old it is by the target's clock. */
+export interface StoredSyncProgress extends SyncProgressRecord {
+  readonly updatedAt: Date;
+  readonly ageMs: number;
+}
+
+export async function recordSyncProgress(db: Queryable, task: string, p: SyncProgressRecord): Promise<void> {
+  await db.query(sql.UPSERT_SYNC_PROGRESS, [
+    task,
+    p.database,
+    p.state,
+    p.appliedLsn ?? null,
+    p.appliedCommitTime ?? null,
+    p.confirmedLsn ?? null,
+    p.receivedLsn ?? null,
+    p.idle,
+    String(p.transactions),
+    String(p.changes),
+    p.txRate,
+    p.rowRate,
+    p.reconnects,
+    p.lastError ?? null,
+    p.lastErrorAt ?? null,
+  ]);
+}
+
+export async function resetSyncProgress(db: Queryable, task: string): Promise<void> {
+  await db.query(sql.RESET_SYNC_PROGRESS, [task]);
+}
+
+/** Empty when the runner never synced (or `_dts` predates the table). */
+export async function readSyncProgress(db: Queryable, task: string): Promise<readonly StoredSyncProgress[]> {
+  const present = (await db.query(`SELECT pg_catalog.to_regclass('_dts.sync_progress') IS NOT NULL AS p`))
+    .rows[0] as Row;
+  if (!(present.p === true || present.p === 't')) return [];
+  return ((await db.query(sql.READ_SYNC_PROGRESS, [task])).rows as Row[]).map((r) => ({
+    database: String(r.source_database),
+    state: String(r.state),
+    appliedLsn: r.applied_lsn == null ? undefined : String(r.applied_lsn),
+    appliedCommitTime: date(r.applied_commit_time),
+    confirmedLsn: r.confirmed_lsn == null ? undefined : String(r.confirmed_lsn),
+    receivedLsn: r.received_lsn == null ? undefined : String(r.received_lsn),
+    idle: r.idle === true || r.idle === 't',
+    transactions: Number(r.transactions),
+    changes: Number(r.changes),
+    txRate: Number(r.tx_rate),
+    rowRate: Number(r.row_rate),
+    reconnects: Number(r.reconnects),
+    lastError: r.last_error == null ? undefined : String(r.last_error),
+    lastErrorAt: date(r.last_error_at),
+    updatedAt: date(r.updated_at)!,
+    ageMs: Math.max(0, Number(r.age_ms)),
+  }));
+}
+
+/** One database's part of the cutover, as the runner recorded it. */
+export interface CutoverDatabaseRecord {
+  readonly source: string;
+  readonly target: string;
+  readonly appliedLsn: string;
+  readonly transactions: number;
+  readonly sequences: number;
+  readonly refreshed: readonly string[];
+}
+
+export async function recordCutoverDatabase(
+  db: Queryable,
+  task: string,
+  d: CutoverDatabaseRecord,
+): Promise<void> {
+  await db.query(sql.UPSERT_CUTOVER_DATABASE, [
+    task,
+    d.source,
+    d.target,
+    d.appliedLsn,
+    String(d.transactions),
+    d.sequences,
+    d.refreshed,
+  ]);
+}
+
+export async function recordDropped(
+  db: Queryable,
+  task: string,
+  released: { readonly slots: readonly string[]; readonly publications: readonly string[] },
+): Promise<void> {
+  await db.query(sql.SET_DROPPED, [task, released.slots, released.publications]);
+}
+
+/** What the runner recorded of a finished cutover, for `dts complete` to report. */
+export async function readCutoverOutcome(
+  db: Queryable,
+  task: string,
+): Promise<{
+  readonly databases: readonly CutoverDatabaseRecord[];
+  readonly droppedSlots: readonly string[];
+  readonly droppedPublications: readonly string[];
+}> {
+  const present = (await db.query(`SELECT pg_catalog.to_regclass('_dts.cutover_databases') IS NOT NULL AS p`))
+    .rows[0] as Row;
+  if (!(present.p === true || present.p === 't'))
+    return { databases: [], droppedSlots: [], droppedPublications: [] };
+  const databases = ((await db.query(sql.READ_CUTOVER_DATABASES, [task])).rows as Row[]).map((r) => ({
+    source: String(r.source_database),
+    target: String(r.target_database),
+    appliedLsn: String(r.applied_lsn),
+    transactions: Number(r.transactions),
+    sequences: Number(r.sequences),
+    refreshed: textArray(r.refreshed),
+  }));
+  const t = (await db.query(sql.READ_DROPPED, [task])).rows[0] as Row | undefined;
+  return {
+    databases,
+    droppedSlots: textArray(t?.dropped_slots),
+    droppedPublications: textArray(t?.dropped_publications),
+  };
 }
 
 /** The cutover is done: phase `completed`, with the transactions incremental sync applied in all. */
@@ -112,6 +260,11 @@ export async function recordSchemaPhaseDone(
 
 /** Remove every record of a task (the `_dts` tables stay). */
 export async function forgetTask(db: Queryable, task: string): Promise<void> {
+  for (const table of sql.SYNC_TABLES) {
+    const r = (await db.query(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS p`, [table])).rows[0] as Row;
+    // The names are constants of sql.ts, not input.
+    if (r.p === true || r.p === 't') await db.query(`DELETE FROM ${table} WHERE task = $1`, [task]);
+  }
   for (const statement of sql.FORGET_TASK) await db.query(statement, [task]);
 }
 
@@ -273,6 +426,19 @@ export interface TaskState {
 }
 
 const date = (v: unknown) => (v == null ? undefined : new Date(v as string));
+
+/** A text[] column: an array from node-postgres, or its text form `{a,"b c"}` on a raw-values client. */
+function textArray(v: unknown): string[] {
+  if (v == null) return [];
+  if (Array.isArray(v)) return v.map(String);
+  const inner = String(v).replace(/^\{|\}$/g, '');
+  if (inner === '') return [];
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|([^,]+)/g;
+  for (let m = re.exec(inner); m; m = re.exec(inner))
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
+  return out;
+}
 
 /** The recorded state of a task, or undefined when `_dts` or the task is not there. */
 export async function readTaskState(db: Queryable, task: string): Promise<TaskState | undefined> {

@@ -6,16 +6,31 @@ import { loadTask } from '../../task/load.js';
 import { verifyHeld, type HeldVerify } from '../../verify/verify.js';
 import type { CliContext } from '../context.js';
 import { createOutput } from '../output.js';
-import { renderCutoverReport } from '../render/sync.js';
+import { lagWaitLine, renderCutoverReport } from '../render/sync.js';
 import { renderVerifyReport } from '../render/verify.js';
 import { addVerifyOptions, verifyOptions, type VerifyFlags } from './verify.js';
 
 interface CompleteFlags extends VerifyFlags {
   readonly json?: boolean;
   readonly timeout: string;
+  readonly waitForLag?: string;
+  readonly lagTimeout: string;
+  readonly sequenceGap: string;
   readonly verify?: boolean;
   readonly force?: boolean;
 }
+
+function number(flag: string, value: string, ok: (n: number) => boolean, expected: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !ok(n))
+    throw new DtsError('bad-usage', `${flag}: expected ${expected}, got ${value}`, {
+      exitCode: ExitCode.usage,
+    });
+  return n;
+}
+
+/** Off a terminal, a lag line at most this often while --wait-for-lag waits. */
+const LAG_LINE_MS = 5_000;
 
 /** `dts complete`: ask the runner to cut over, wait for it, report. */
 export function registerComplete(program: Command, ctx: CliContext): void {
@@ -30,6 +45,23 @@ export function registerComplete(program: Command, ctx: CliContext): void {
       )
       .addOption(
         new Option(
+          '--wait-for-lag <seconds>',
+          'first wait until every database lags the source by at most this many seconds',
+        ),
+      )
+      .addOption(
+        new Option('--lag-timeout <seconds>', 'give up waiting for the lag after this long (exit 5)').default(
+          '600',
+        ),
+      )
+      .addOption(
+        new Option(
+          '--sequence-gap <n>',
+          "set each target sequence n increments past the source's value (room for values taken after it was read)",
+        ).default('0'),
+      )
+      .addOption(
+        new Option(
           '--verify',
           'verify first, with sync held at one source position, and cut over exactly there; refuse when different',
         ),
@@ -37,20 +69,49 @@ export function registerComplete(program: Command, ctx: CliContext): void {
       .addOption(new Option('--force', 'with --verify: cut over even when differences are found')),
   ).action(async (file: string, flags: CompleteFlags) => {
     const out = createOutput(Boolean(flags.json), ctx);
-    const seconds = Number(flags.timeout);
-    if (!Number.isFinite(seconds) || seconds <= 0)
-      throw new DtsError('bad-usage', `--timeout: expected a number of seconds, got ${flags.timeout}`, {
-        exitCode: ExitCode.usage,
-      });
+    const positive = (n: number) => n > 0;
+    const seconds = number('--timeout', flags.timeout, positive, 'a number of seconds');
+    const lagTimeout = number('--lag-timeout', flags.lagTimeout, positive, 'a number of seconds');
+    const waitForLag =
+      flags.waitForLag === undefined
+        ? undefined
+        : number('--wait-for-lag', flags.waitForLag, (n) => n >= 0, 'a number of seconds');
+    const sequenceGap = number(
+      '--sequence-gap',
+      flags.sequenceGap,
+      (n) => Number.isSafeInteger(n) && n >= 0,
+      'a whole number of increments, 0 or more',
+    );
     const task = await loadTask(file, ctx.env);
     const prompt = ctx.prompt ? { prompt: ctx.prompt } : {};
-    const onStep = (text: string) => out.note(`${task.name}: ${text}`);
+    const live = Boolean(ctx.stderr.isTTY) && !out.json;
+    let lastLine = 0;
+    let open = false;
+    const onStep = (text: string) => {
+      if (open) ctx.stderr.write('\n');
+      open = false;
+      out.note(`${task.name}: ${text}`);
+    };
     let held: HeldVerify | undefined;
     try {
       const report = await complete(task, {
         ...prompt,
         timeoutMs: seconds * 1000,
         onStep,
+        ...(waitForLag !== undefined
+          ? { waitForLagSeconds: waitForLag, lagTimeoutMs: lagTimeout * 1000 }
+          : {}),
+        onLag: (w) => {
+          const line = `${task.name}: ${lagWaitLine(w)}`;
+          if (live) {
+            ctx.stderr.write(`\r\x1b[K${line}`);
+            open = true;
+          } else if (Date.now() - lastLine >= LAG_LINE_MS || (w.worst ?? Infinity) <= w.wantSeconds) {
+            out.note(line);
+            lastLine = Date.now();
+          }
+        },
+        sequenceGap,
         ...(flags.verify
           ? {
               // Everything up to the cutover position is verified: the runner stays held there until
@@ -72,6 +133,7 @@ export function registerComplete(program: Command, ctx: CliContext): void {
             }
           : {}),
       });
+      if (open) ctx.stderr.write('\n');
       if (held) out.line(renderVerifyReport(held.report, out.color) + '\n');
       out.line(renderCutoverReport(report, out.color));
       out.data(held ? { ...report, verify: held.report } : report);

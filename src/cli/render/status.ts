@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { displayName, formatBytes } from '../../catalog/display.js';
 import type { CancelReport } from '../../state/cancel.js';
-import type { StatusSnapshot, TaskCondition } from '../../state/status.js';
+import type { StatusSnapshot, SyncStatus, TaskCondition } from '../../state/status.js';
 
 const duration = (ms: number): string => {
   const s = Math.round(ms / 1000);
@@ -36,6 +36,12 @@ export function renderStatus(s: StatusSnapshot, color: ChalkInstance): string {
   );
   if (s.cancelRequestedAt && s.condition === 'running')
     lines.push(`  cancel requested at ${s.cancelRequestedAt}`);
+  if (s.source && !s.source.reachable)
+    lines.push(
+      color.yellow(
+        `  source not reachable (${s.source.error ?? 'unknown error'}): lag in bytes and retained WAL unknown`,
+      ),
+    );
   for (const d of s.databases) {
     const into = d.target === d.source ? '' : ` -> ${displayName(d.target)}`;
     lines.push(`  ${displayName(d.source)}${into}: ${d.phase}`);
@@ -50,9 +56,50 @@ export function renderStatus(s: StatusSnapshot, color: ChalkInstance): string {
       const parts = t.parts > 1 ? ` (${t.partsDone}/${t.parts} parts)` : '';
       lines.push(`    ${color.dim('·')} ${t.table}: ${state}${parts}`);
     }
+    if (d.sync) lines.push(...renderSync(d.sync, s.runner.alive, color));
   }
   lines.push(color.dim(`  as of ${s.at}`));
   return lines.join('\n');
+}
+
+const rate = (n: number) => n.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+/** The lag of one database, e.g. `lag 0 bytes, 0.0 s (caught up)`; unknown parts say so. */
+export function lagText(x: SyncStatus): string {
+  const bytes = x.lagBytes === undefined ? 'unknown bytes' : formatBytes(x.lagBytes);
+  const seconds = x.lagSeconds === undefined ? 'unknown s' : `${rate(x.lagSeconds)} s`;
+  return `lag ${bytes}, ${seconds}${x.caughtUp ? ' (caught up)' : ''}`;
+}
+
+/** Incremental sync's lines of one database in `dts status`. */
+export function renderSync(x: SyncStatus, runnerAlive: boolean, color: ChalkInstance): string[] {
+  const applied = x.appliedLsn
+    ? `applied ${x.appliedLsn}${x.appliedCommitTime ? ` (source commit ${x.appliedCommitTime})` : ''}`
+    : 'nothing applied yet';
+  const received = x.receivedLsn ? `, received ${x.receivedLsn}` : '';
+  const lines = [`    sync ${x.state}: ${applied}${received}`];
+  const lag = x.caughtUp ? color.green(lagText(x)) : lagText(x);
+  lines.push(
+    `    ${lag}; applying ${rate(x.transactionsPerSecond)} tx/s, ${rate(x.rowsPerSecond)} rows/s; ` +
+      `${count(x.transactions)} transactions, ${count(x.changes)} rows this run`,
+  );
+  if (x.walRetainedBytes !== undefined)
+    lines.push(`    WAL retained on the source by the slot: ${formatBytes(x.walRetainedBytes)}`);
+  if (x.reconnects > 0 || x.lastError) {
+    const error = x.lastError
+      ? x.state === 'reconnecting'
+        ? `; ${x.lastError} — retrying`
+        : `; last error at ${x.lastErrorAt}: ${x.lastError}`
+      : '';
+    lines.push(color.yellow(`    reconnects: ${x.reconnects}${error}`));
+  }
+  if (!runnerAlive)
+    lines.push(
+      color.yellow(
+        `    figures from ${duration(x.figuresAgeMs)} ago (at ${x.figuresAt}); the runner is not running`,
+      ),
+    );
+  return lines;
 }
 
 /** `dts cancel` for people: what was stopped and dropped, and what was left. */

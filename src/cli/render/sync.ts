@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import { displayName } from '../../catalog/display.js';
+import type { LagWait } from '../../cutover/complete.js';
 import type { CutoverReport } from '../../cutover/sync.js';
 import type { SyncProgress } from '../../replication/index.js';
 import { formatDuration } from './progress.js';
@@ -30,4 +31,16 @@ export function renderCutoverReport(r: CutoverReport, c: ChalkInstance): string 
       `  dropped on the source: ${[...r.droppedSlots.map((s) => `slot ${s}`), ...r.droppedPublications.map((p) => `publication ${p}`)].join(', ')}`,
     );
   return lines.join('\n');
+}
+
+const seconds = (n: number | undefined) => (n === undefined ? 'unknown' : `${n.toFixed(1)} s`);
+
+/** `dts complete --wait-for-lag`'s line: each database's lag against the wanted one, and the time left. */
+export function lagWaitLine(w: LagWait): string {
+  const lags = w.databases.map((d) => `${displayName(d.database)} ${seconds(d.lagSeconds)}`).join(', ');
+  const state =
+    w.worst !== undefined && w.worst <= w.wantSeconds
+      ? 'lag is at most'
+      : 'waiting for the lag to come down to';
+  return `${state} ${w.wantSeconds} s: ${lags || 'no figures yet'} (gives up in ${Math.ceil(w.leftMs / 1000)} s)`;
 }

@@ -133,10 +133,14 @@ describe('PgoutputDecoder', () => {
       finalLsn: parseLsn('1/100'),
       xid: 7,
     });
-    expect(d.decode(new W().u8(0x43).u8(0).i64(0x1_0000_0100n).i64(0x1_0000_0130n).i64(0n).done())).toEqual({
+    // Commit time: 1 s after PostgreSQL's epoch (2000-01-01), read as microseconds since the Unix epoch.
+    expect(
+      d.decode(new W().u8(0x43).u8(0).i64(0x1_0000_0100n).i64(0x1_0000_0130n).i64(1_000_000n).done()),
+    ).toEqual({
       kind: 'commit',
       finalLsn: parseLsn('1/100'),
       lsn: parseLsn('1/130'),
+      commitTimeUs: 946_684_801_000_000n,
     });
     expect(d.decode(new W().u8(0x54).i32(1).u8(3).i32(-5).done())).toMatchObject({
       kind: 'truncate',
