@@ -13,7 +13,8 @@ function prompts() {
   return { prompts: inquirerPrompts({ input: new PassThrough(), output: said }), said: () => text };
 }
 
-describe('wizard steps on inquirer screens', () => {
+// The first screen pays for loading inquirer: seconds on a busy machine.
+describe('wizard steps on inquirer screens', { timeout: 30_000 }, () => {
   it('source by URL: refuses a password in the URL, asks it hidden, stores a reference', async () => {
     const { prompts: p } = prompts();
     const answer = askEndpoint(p, 'source');
