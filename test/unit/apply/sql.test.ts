@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { deleteRow, insertRows, truncate, updateRow, type MatchColumn } from '../../../src/apply/sql.js';
+import {
+  deleteRow,
+  deleteValues,
+  insertRows,
+  insertValues,
+  literal,
+  truncate,
+  tuple,
+  updateRow,
+  updateValues,
+  type MatchColumn,
+} from '../../../src/apply/sql.js';
 
 const m = (name: string, type = 'integer', nullSafe = false, asText = false): MatchColumn => ({
   name,
@@ -42,6 +53,35 @@ describe('apply statements', () => {
     ).toBe('TRUNCATE TABLE ONLY "public"."a", "public"."p" RESTART IDENTITY CASCADE');
     expect(truncate([{ schema: 's', name: 'a', partitioned: false }], false, false)).toBe(
       'TRUNCATE TABLE ONLY "s"."a"',
+    );
+  });
+
+  it('writes values as literals: quotes doubled, backslashes kept (standard_conforming_strings), NULL', () => {
+    expect(literal(`it's a \\ "x" Ü`)).toBe(`'it''s a \\ "x" Ü'`);
+    expect(literal(null)).toBe('NULL');
+    expect(tuple(['1', null, "'"])).toBe(`('1', NULL, '''')`);
+    expect(insertValues('public', 't', ['a'], ["('1')", "('2')"], true)).toBe(
+      `INSERT INTO "public"."t" ("a") OVERRIDING SYSTEM VALUE VALUES ('1'), ('2')`,
+    );
+  });
+
+  it('updates and deletes many rows by key, typed by the first VALUES row', () => {
+    expect(
+      updateValues(
+        'public',
+        'Order Items',
+        [m('id'), m('j', 'json', false, true)],
+        [{ name: 'v', type: 'text' }],
+        [
+          ['1', '{}', 'a'],
+          ['2', '[]', null],
+        ],
+      ),
+    ).toBe(
+      `UPDATE "public"."Order Items" AS t SET "v" = d.s0 FROM (VALUES ('1'::integer, '{}'::text, 'a'::text), ('2', '[]', NULL)) AS d(k0, k1, s0) WHERE t."id" = d.k0 AND t."j"::text = d.k1`,
+    );
+    expect(deleteValues('public', 't', [m('id')], [['1'], ['2']])).toBe(
+      `DELETE FROM "public"."t" AS t USING (VALUES ('1'::integer), ('2')) AS d(k0) WHERE t."id" = d.k0`,
     );
   });
 });
