@@ -273,6 +273,7 @@ async function cutOver(
   await sqlStep('recording the cutover in _dts.tasks', () =>
     recordDropped(state.client, task.name, released),
   );
+  await testPause('DTS_TEST_RELEASED_DELAY_MS');
   const transactions = databases.reduce((n, d) => n + d.transactions, 0);
   await sqlStep('recording phase completed in _dts.tasks', () =>
     recordCompleted(state.client, task.name, transactions),

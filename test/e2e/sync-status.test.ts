@@ -81,6 +81,7 @@ beforeAll(async () => {
   [source, target] = await Promise.all([startServer({ version: 14 }), startServer({ version: 17 })]);
   await load('watch');
   await load('cut');
+  await load('cut2');
 });
 
 afterAll(async () => {
@@ -264,49 +265,63 @@ describe('dts status during sync and dts complete options (14 -> 17, built CLI)'
     }
   }, 300_000);
 
-  it('a runner killed in phase cutover after the drain: run again finishes the cutover, equal, no duplicates', async () => {
-    const file = incrementalTask('cut', 'cut');
-    // The runner holds still for a while right after recording phase cutover, so it is killed there.
-    const first = startRun([file], { ...runEnv, DTS_TEST_CUTOVER_DELAY_MS: '60000' });
-    let completing: ReturnType<typeof runDts> | undefined;
-    try {
-      await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 120_000);
-      await workload('cut', 40, 10_000);
-      completing = runDts(['complete', file, '--sequence-gap', '10'], { env });
-      await statusUntil(file, (x) => x.phase === 'cutover', 60_000);
-    } finally {
-      await stopRun(first);
-    }
-    const failed = await completing!;
-    expect(failed.code).toBe(5);
-    expect(failed.stderr).toContain(
-      'error: the runner of task cut stopped before completing (phase cutover)\n',
-    );
-    // Killed before the source was released: the slot is still there for the next run to drop.
-    const slot = await source.query(
-      `SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = 'cut'`,
-    );
-    expect(slot.rows).toEqual([{ n: 1 }]);
+  it.each([
+    { db: 'cut', knob: 'DTS_TEST_CUTOVER_DELAY_MS', when: 'after the drain', slotsLeft: 1 },
+    { db: 'cut2', knob: 'DTS_TEST_RELEASED_DELAY_MS', when: 'after releasing the source', slotsLeft: 0 },
+  ])(
+    'a runner killed in phase cutover $when: run again finishes the cutover, equal, no duplicates',
+    async ({ db, knob, slotsLeft }) => {
+      const file = incrementalTask(db, db);
+      const slots = async () =>
+        (
+          await source.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = $1`,
+            [db],
+          )
+        ).rows[0]!.n;
+      // The runner holds still for a while at that point of the cutover, so it is killed there.
+      const first = startRun([file], { ...runEnv, [knob]: '60000' });
+      let completing: ReturnType<typeof runDts> | undefined;
+      try {
+        await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 120_000);
+        await workload(db, 40, 10_000);
+        completing = runDts(['complete', file, '--sequence-gap', '10'], { env });
+        await statusUntil(file, (x) => x.phase === 'cutover', 60_000);
+        for (let i = 0; i < 600 && (await slots()) !== slotsLeft; i++)
+          await new Promise((res) => setTimeout(res, 100));
+      } finally {
+        await stopRun(first);
+      }
+      const failed = await completing!;
+      expect(failed.code).toBe(5);
+      expect(failed.stderr).toContain(
+        `error: the runner of task ${db} stopped before completing (phase cutover)\n`,
+      );
+      expect(await slots()).toBe(slotsLeft);
 
-    const again = await runDts(['run', file], { env: runEnv });
-    expect(again.stderr).not.toMatch(/^error:/m);
-    expect(again.code).toBe(0);
-    expect(again.stderr).toContain(
-      'cut: the last changes were applied by an earlier run; finishing the cutover',
-    );
-    expect(again.stdout).toMatch(/completed task cut: [\d,]+ transactions applied by incremental sync/);
-    expect(again.stdout).toContain('1 sequences set, 1 materialized views refreshed');
-    await expectEqual('cut');
-    expect(await lastValue(target, 'cut')).toBe((await lastValue(source, 'cut')) + 10);
-    const count = await target.query<{ n: number }>(`SELECT n::int AS n FROM item_count`, [], 'cut');
-    const real = await source.query<{ n: number }>(`SELECT count(*)::int AS n FROM items`, [], 'cut');
-    expect(count.rows).toEqual(real.rows);
-    const status = await runDts(['status', file, '--json'], { env });
-    expect(JSON.parse(status.stdout)).toMatchObject({ phase: 'completed', condition: 'done' });
-    const c = await runDts(['complete', file], { env });
-    expect(c.code).toBe(5);
-    expect(c.stderr).toContain(
-      'error: task cut is not syncing (it is already completed); nothing to complete',
-    );
-  }, 300_000);
+      const again = await runDts(['run', file], { env: runEnv });
+      expect(again.stderr).not.toMatch(/^error:/m);
+      expect(again.code).toBe(0);
+      expect(again.stderr).toContain(
+        `${db}: the last changes were applied by an earlier run; finishing the cutover`,
+      );
+      expect(again.stdout).toMatch(
+        new RegExp(`completed task ${db}: [\\d,]+ transactions applied by incremental sync`),
+      );
+      expect(again.stdout).toContain('1 sequences set, 1 materialized views refreshed');
+      await expectEqual(db);
+      expect(await lastValue(target, db)).toBe((await lastValue(source, db)) + 10);
+      const count = await target.query<{ n: number }>(`SELECT n::int AS n FROM item_count`, [], db);
+      const real = await source.query<{ n: number }>(`SELECT count(*)::int AS n FROM items`, [], db);
+      expect(count.rows).toEqual(real.rows);
+      const status = await runDts(['status', file, '--json'], { env });
+      expect(JSON.parse(status.stdout)).toMatchObject({ phase: 'completed', condition: 'done' });
+      const c = await runDts(['complete', file], { env });
+      expect(c.code).toBe(5);
+      expect(c.stderr).toContain(
+        `error: task ${db} is not syncing (it is already completed); nothing to complete`,
+      );
+    },
+    300_000,
+  );
 });
