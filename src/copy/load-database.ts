@@ -1,8 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { displayName } from '../catalog/display.js';
-import { replicationNames } from '../catalog/names.js';
-import { DtsError, ExitCode } from '../errors.js';
-import { connect, withConnection } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { splitPostData, type PostDataSplit } from '../schema/per-table.js';
 import type { DatabasePlan, PlannedObject } from '../schema/plan.js';
@@ -20,24 +17,17 @@ import {
 import type { Task } from '../task/types.js';
 import type { FullLoadListener, FullLoadPhase } from './events.js';
 import type { FullLoadDeps } from './full-load.js';
-import { promptOf, sql, type DatabaseJob, type Loaded } from './job.js';
+import { sql, type DatabaseJob, type Loaded } from './job.js';
 import { copyLargeObjects } from './large-objects.js';
+import { openSnapshot } from './open-snapshot.js';
 import { copyUnit } from './pipe.js';
-import { planCopy } from './plan.js';
-import { readMaterializedViews, readServerFacts, readSourceTables } from './read.js';
+import { readMaterializedViews } from './read.js';
 import type { PhaseTimingReport, TableLoadReport } from './report.js';
 import { copySequences } from './sequences.js';
-import {
-  createPublication,
-  createSlotWithSnapshot,
-  dropSlotIfExists,
-  readPublishedTables,
-  type ExportedSnapshot,
-} from './snapshot.js';
-import { buildTablePostData, type TablePostDataResult } from './table-post-data.js';
-import type { CopyPlan, CopyUnit, TablePlan } from './types.js';
-import { closeWorkers, openWorkers, runOnWorkers, type Worker } from './workers.js';
 import { stopError, stopReason } from './stop.js';
+import { buildTablePostData, type TablePostDataResult } from './table-post-data.js';
+import type { CopyUnit, TablePlan } from './types.js';
+import { closeWorkers, runOnWorkers, type Worker } from './workers.js';
 
 /** What a worker takes from the queue: a COPY, or what follows a table's last one (keys, indexes, ANALYZE). */
 type Work =
@@ -51,19 +41,6 @@ export interface DatabaseLoad {
   /** The schema plan's post-data split by the tables copied (empty when no plan was given). */
   readonly split: PostDataSplit;
 }
-
-/** How often a snapshot is taken again when the tables changed while it was being taken. */
-const SNAPSHOT_ATTEMPTS = 3;
-
-/** The set of tables the publication lists differs from the set the snapshot sees (see `takeSnapshot`). */
-class SelectionMoved extends Error {
-  constructor(readonly difference: readonly string[]) {
-    super(`the selected tables changed while the snapshot was taken: ${difference.join(', ')}`);
-  }
-}
-
-const tableSet = (tables: readonly { schema: string; name: string }[]) =>
-  new Set(tables.map((t) => displayName(t.schema, t.name)));
 
 /**
  * Copy one database: export a snapshot with the slot, let every worker import it, then copy tables,
@@ -95,35 +72,7 @@ export async function loadDatabase(
 
   emit({ type: 'phase', database, phase: 'snapshot' });
   const t0 = Date.now();
-  let taken: Awaited<ReturnType<typeof takeSnapshot>> | undefined;
-  for (let attempt = 1; taken === undefined; attempt++) {
-    try {
-      taken = await takeSnapshot(task, job, deps);
-    } catch (e) {
-      if (!(e instanceof SelectionMoved)) throw e;
-      if (attempt >= SNAPSHOT_ATTEMPTS) {
-        // The kept slot of the last attempt would hold WAL for nothing; the next run makes its own.
-        const { slot } = replicationNames(task, database);
-        await withConnection(task.source, { side: 'source', database, ...promptOf(deps) }, (c) =>
-          sql('source', `dropping the replication slot ${slot}`, () => dropSlotIfExists(c.client, slot)),
-        );
-        throw new DtsError(
-          'selection-moving',
-          `source: the selected tables of ${displayName(database)} kept changing while the snapshot was taken`,
-          {
-            hint: 'run again once tables are no longer being created or dropped in the source database',
-            exitCode: ExitCode.source,
-            details: [`changed: ${e.difference.join(', ')}`],
-          },
-        );
-      }
-      emit({
-        type: 'step',
-        text: `tables were created or dropped in ${displayName(database)} while the snapshot was taken (${e.difference.join(', ')}); taking it again`,
-      });
-    }
-  }
-  const { snapshot, workers, replicaRole, plan, slot } = taken;
+  const { snapshot, workers, replicaRole, plan, slot } = await openSnapshot(task, job, deps);
   timings.push({ phase: 'snapshot', database, ms: Date.now() - t0 });
 
   const first = workers[0]!;
@@ -325,107 +274,5 @@ export async function loadDatabase(
     };
   } finally {
     await closeWorkers(workers);
-  }
-}
-
-/**
- * The publication (full+incremental), the slot with its exported snapshot, the workers inside it, and
- * the copy plan read inside it.
- *
- * Invariant (full+incremental): the tables copied are exactly the tables the publication lists, both
- * as of the snapshot. The publication is made from a read taken before the slot; a table created or
- * dropped in between would be copied without its changes, or published without its rows. So the
- * selection is read again inside the snapshot, and the publication's list with it (catalog reads see the
- * snapshot too); when they differ, everything is dropped and taken again (SelectionMoved).
- */
-async function takeSnapshot(
-  task: Task,
-  job: DatabaseJob,
-  deps: FullLoadDeps,
-): Promise<{
-  readonly snapshot: ExportedSnapshot;
-  readonly workers: readonly Worker[];
-  readonly replicaRole: boolean;
-  readonly plan: CopyPlan;
-  readonly slot: string;
-}> {
-  const database = job.source;
-  const prompt = promptOf(deps);
-  const { slot, publication } = replicationNames(task, database);
-  if (deps.keepSlot) {
-    await withConnection(task.source, { side: 'source', database, ...prompt }, (c) =>
-      sql('source', `creating the publication ${publication} (database ${database})`, async () => {
-        const facts = await readServerFacts(c.client);
-        const { tables } = planCopy({
-          tables: await readSourceTables(c.client),
-          patterns: job.patterns,
-          splitTableBytes: task.options.splitTableBytes,
-          blockSize: facts.blockSize,
-          sameEncoding: true,
-        });
-        await dropSlotIfExists(c.client, slot);
-        await createPublication(c.client, publication, tables);
-      }),
-    );
-    await deps.afterPublication?.(database);
-  }
-  const replication = await connect(task.source, { side: 'source', database, replication: true, ...prompt });
-  let opened;
-  let snapshot;
-  try {
-    snapshot = await createSlotWithSnapshot(replication, slot, !deps.keepSlot);
-    deps.onEvent?.({
-      type: 'snapshot',
-      database,
-      slot,
-      consistentPoint: snapshot.consistentPoint,
-      snapshotName: snapshot.snapshotName,
-    });
-    // The replication connection runs nothing else until every worker has imported the snapshot.
-    opened = await openWorkers(task, Math.max(1, task.options.parallel), {
-      sourceDatabase: database,
-      targetDatabase: job.target,
-      snapshotName: snapshot.snapshotName,
-      ...prompt,
-    });
-  } finally {
-    // Imported snapshots outlive their exporter; a temporary slot is dropped here, a kept one stays.
-    await replication.close();
-  }
-  const { workers, replicaRole } = opened;
-  const first = workers[0]!;
-  try {
-    const { plan, published } = await sql(
-      'source',
-      `reading the tables of ${displayName(database)}`,
-      async () => {
-        const facts = await readServerFacts(first.source.client);
-        const targetFacts = await readServerFacts(first.target.client);
-        const plan = planCopy({
-          tables: await readSourceTables(first.source.client),
-          patterns: job.patterns,
-          splitTableBytes: task.options.splitTableBytes,
-          blockSize: facts.blockSize,
-          sameEncoding: facts.encoding === targetFacts.encoding,
-        });
-        const published = deps.keepSlot
-          ? await readPublishedTables(first.source.client, publication)
-          : undefined;
-        return { plan, published };
-      },
-    );
-    if (published !== undefined) {
-      const copied = tableSet(plan.tables);
-      const listed = tableSet(published);
-      const difference = [
-        ...[...copied].filter((t) => !listed.has(t)).map((t) => `${t} (new)`),
-        ...[...listed].filter((t) => !copied.has(t)).map((t) => `${t} (gone)`),
-      ];
-      if (difference.length > 0) throw new SelectionMoved(difference);
-    }
-    return { snapshot, workers, replicaRole, plan, slot };
-  } catch (e) {
-    await closeWorkers(workers);
-    throw e;
   }
 }
