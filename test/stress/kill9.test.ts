@@ -50,8 +50,12 @@ async function until(ok: () => Promise<boolean>, run?: Background, ms = 240_000)
   const deadline = Date.now() + ms;
   while (!(await ok())) {
     const ended = run && (run.child.exitCode !== null || run.child.signalCode !== null);
-    if (ended || Date.now() > deadline)
-      throw new Error(`${ended ? 'the run ended' : 'timed out'}; it printed:\n${run?.stderr().slice(-3000)}`);
+    if (ended || Date.now() > deadline) {
+      const out = ended ? (await run.exited).stdout.split('\n').filter((l) => /FAIL|fix:/.test(l)) : [];
+      throw new Error(
+        `${ended ? 'the run ended' : 'timed out'}; it printed:\n${run?.stderr().slice(-3000)}\n${out.join('\n')}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -107,7 +107,9 @@ async function runTask(task: Task, flags: RunFlags, ctx: CliContext, out: Output
       (task.mode !== 'structure' && (await anySchemaMark(task, prompt)));
     const own = new Set([
       ...(ownSchema ? ['target.existing_objects'] : []),
-      ...(prior?.loads.some((l) => !l.temporarySlot) ? ['source.replication_names'] : []),
+      // Also before its load was recorded (killed just after creating the slot): the copy drops and
+      // recreates both, so a recorded task of this name is enough.
+      ...(prior && task.mode === 'full+incremental' ? ['source.replication_names'] : []),
     ]);
     if (own.size > 0)
       result = buildReport(
