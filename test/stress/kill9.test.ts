@@ -60,6 +60,16 @@ async function until(ok: () => Promise<boolean>, run?: Background, ms = 240_000)
   }
 }
 
+/** Until this run is the live runner in phase syncing (the recorded phase alone may be a dead run's). */
+async function syncingRunner(file: string, run: Background): Promise<void> {
+  await until(async () => {
+    const r = await runDts(['status', file, '--json'], { env });
+    if (r.code !== 0) return false;
+    const s = JSON.parse(r.stdout) as { phase: string; runner?: { alive: boolean; pid?: number } };
+    return s.phase === 'syncing' && s.runner?.alive === true && s.runner.pid === run.child.pid;
+  }, run);
+}
+
 async function changes(database: string, base: number): Promise<void> {
   await source.query(
     `INSERT INTO items SELECT g, 'new', g FROM generate_series(${base}, ${base + 49}) g;
@@ -109,7 +119,7 @@ describe('kill -9 of dts run at random moments, then run again (full+incremental
         // Sync: changes before, during and after the kill.
         const run = startRun([file], runEnv);
         runs.push(run);
-        await until(async () => (await phase(db, db)) === 'syncing', run);
+        await syncingRunner(file, run);
         for (let i = 0; i < 5; i++) await changes(db, 100_000 + i * 100);
         await new Promise((r) => setTimeout(r, rnd(0, 1500)));
         run.child.kill('SIGKILL');
@@ -120,7 +130,7 @@ describe('kill -9 of dts run at random moments, then run again (full+incremental
         // Inside complete: the runner dies after the cutover was asked for.
         const again = startRun([file], runEnv);
         runs.push(again);
-        await until(async () => (await phase(db, db)) === 'syncing', again);
+        await syncingRunner(file, again);
         await changes(db, 200_000);
         const complete = runDts(['complete', file], { env });
         await new Promise((r) => setTimeout(r, rnd(0, 600)));
@@ -134,6 +144,7 @@ describe('kill -9 of dts run at random moments, then run again (full+incremental
         runs.push(last);
         await until(async () => ['syncing', 'completed'].includes((await phase(db, db)) ?? ''), last);
         if ((await phase(db, db)) === 'syncing') {
+          await syncingRunner(file, last);
           const c = await runDts(['complete', file], { env });
           expect(c.stderr).not.toMatch(/^error:/m);
           expect(c.code).toBe(0);
