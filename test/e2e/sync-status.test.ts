@@ -220,6 +220,8 @@ describe('dts status during sync and dts complete options (14 -> 17, built CLI)'
       run.child.kill('SIGSTOP');
       try {
         await workload('slow', 5, 10_000);
+        // The paused runner's last figures said idle; they are trusted only while fresh.
+        await statusUntil(file, (x) => syncOf(x)?.caughtUp === false, 60_000);
         const c = await runDts(['complete', file, '--wait-for-lag', '0', '--lag-timeout', '8'], { env });
         expect(c.code).toBe(5);
         expect(c.stderr).toMatch(
@@ -238,7 +240,7 @@ describe('dts status during sync and dts complete options (14 -> 17, built CLI)'
       expect(state.rows).toEqual([{ cutover_lsn: null }]);
 
       // complete --json carries each database's part of the cutover, recorded by the runner.
-      const c = await runDts(['complete', file, '--json'], { env });
+      const c = await runDts(['complete', file, '--json', '--timeout', '120'], { env });
       expect(c.stderr).toBe('');
       expect(c.code).toBe(0);
       const report = JSON.parse(c.stdout);
