@@ -78,6 +78,8 @@ interface Runner {
   stop(): Promise<{ code: number | null; stderr: string }>;
   /** Peak RSS so far (VmHWM of the dts process), in kB. */
   peakKb(): number;
+  /** Throws with what it printed when the process has exited (waiting for it would never end). */
+  alive(): void;
 }
 
 function startDts(file: string): Runner {
@@ -88,7 +90,13 @@ function startDts(file: string): Runner {
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  let gone = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      gone = true;
+      resolve(code);
+    }),
+  );
   let peak = 0;
   const poll = () => {
     try {
@@ -102,6 +110,9 @@ function startDts(file: string): Runner {
   return {
     pid: child.pid!,
     peakKb: () => (poll(), peak),
+    alive() {
+      if (gone) throw new Error(`dts run exited early:\n${stderr.slice(-1500)}`);
+    },
     async stop() {
       poll();
       child.kill('SIGINT');
@@ -112,9 +123,16 @@ function startDts(file: string): Runner {
   };
 }
 
-async function until(what: string, ok: () => Promise<boolean>, ms: number, every = 20): Promise<void> {
+async function until(
+  what: string,
+  ok: () => Promise<boolean>,
+  ms: number,
+  every = 20,
+  runner?: Runner,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await ok())) {
+    runner?.alive();
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, every));
   }
@@ -266,7 +284,7 @@ target:
     runner = startDts(file);
     await until('the copy and the start of sync', () => syncing(file), 300_000, 300);
     await s.query(`INSERT INTO marker VALUES (1)`, [], DB);
-    await until('sync', markerOn(t, 1), 120_000);
+    await until('sync', markerOn(t, 1), 120_000, 20, runner);
     let stopped = await runner.stop();
     runner = undefined;
     if (stopped.code !== 0 && stopped.code !== 5)
@@ -278,7 +296,7 @@ target:
     const w = await workload(s, dir, 2);
     let t0 = performance.now();
     runner = startDts(file);
-    await until('dts drain', markerOn(t, 2), 600_000);
+    await until('dts drain', markerOn(t, 2), 600_000, 20, runner);
     const dts = { method: 'dts', ...w, ms: performance.now() - t0, peakKb: runner.peakKb() };
     stopped = await runner.stop();
     runner = undefined;
@@ -299,7 +317,7 @@ target:
       await s.query(`INSERT INTO marker VALUES (3)`, [], DB);
       t0 = performance.now();
       runner = startDts(file);
-      await until('dts drain', markerOn(t, 3), 1_200_000, 100);
+      await until('dts drain', markerOn(t, 3), 1_200_000, 100, runner);
       const big = {
         method: 'dts, one big transaction',
         tx: 1,

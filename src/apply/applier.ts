@@ -34,8 +34,8 @@ function refused(e: { message: string; code?: string; detail?: string }): DtsErr
  * commit): a bound on memory whatever the size of a source transaction, and large enough that one round
  * trip carries thousands of changes.
  */
-const SEND_ROWS = 10_000;
-const SEND_BYTES = 4 * 1024 * 1024;
+const SEND_ROWS = 5_000;
+const SEND_BYTES = 2 * 1024 * 1024;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = Record<string, any>;

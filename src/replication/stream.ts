@@ -63,7 +63,7 @@ export class ReplicationStream {
     opts: StreamOptions,
   ) {
     this.confirmed = initialConfirmed;
-    this.high = opts.highWaterBytes ?? 16 * 1024 * 1024;
+    this.high = opts.highWaterBytes ?? 2 * 1024 * 1024;
   }
 
   /** Check the slot, set output settings and start streaming on a `replication=database` connection. */

@@ -101,6 +101,13 @@ describe('batched apply 17 -> 18', () => {
          UPDATE emails SET email = 'e2@x' WHERE id = 1; UPDATE emails SET n = n + 1`,
       );
       await tx(`DELETE FROM emails WHERE id = 3; UPDATE emails SET email = 'e3@x' WHERE id = 4`);
+      // A rotation of unique values against the rows' physical order: one multi-row UPDATE would fail.
+      await tx(
+        [`UPDATE emails SET email = 'tmp10' WHERE id = 10`]
+          .concat([9, 8, 7, 6, 5].map((i) => `UPDATE emails SET email = 'e${i + 1}@x' WHERE id = ${i}`))
+          .concat([`UPDATE emails SET email = 'e5@x' WHERE id = 10`])
+          .join('; '),
+      );
       // REPLICA IDENTITY FULL with duplicates, between keyed changes.
       await tx(
         `UPDATE full_t SET y = 'z' WHERE x = 1; DELETE FROM full_t WHERE x = 2; INSERT INTO full_t VALUES (NULL, NULL)`,
