@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,8 +83,7 @@ async function changes(): Promise<void> {
 
 describe('fidelity: every type through the full copy and incremental sync (14 -> 17)', () => {
   it('copies and syncs every built-in type, arrays, enum, domain, composite, range, multirange and out-of-line values exactly', async () => {
-    const file = taskFile(dir, source, target, 'matrix', DB, DB);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('mode: full\n', 'mode: full+incremental\n'));
+    const file = taskFile(dir, source, target, 'matrix', DB, DB, 'full+incremental');
     const run = startRun([file], { ...env, DTS_SYNC_PROGRESS_MS: '1000' });
     try {
       await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 120_000);

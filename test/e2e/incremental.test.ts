@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,9 +15,7 @@ const TABLES = ['public.items', 'public.events', 'public.m_low', 'public.m_high'
 
 /** A full+incremental task file (the state helpers write mode: full). */
 function incrementalTask(name: string, sourceDb: string, targetDb: string): string {
-  const f = taskFile(dir, source, target, name, sourceDb, targetDb);
-  writeFileSync(f, readFileSync(f, 'utf8').replace('mode: full\n', 'mode: full+incremental\n'));
-  return f;
+  return taskFile(dir, source, target, name, sourceDb, targetDb, 'full+incremental');
 }
 
 async function load(database: string): Promise<void> {

@@ -17,9 +17,7 @@ const LSN = /^[0-9A-F]+\/[0-9A-F]+$/;
 type Json = any;
 
 function incrementalTask(name: string, database: string): string {
-  const f = taskFile(dir, source, target, name, database, database);
-  writeFileSync(f, readFileSync(f, 'utf8').replace('mode: full\n', 'mode: full+incremental\n'));
-  return f;
+  return taskFile(dir, source, target, name, database, database, 'full+incremental');
 }
 
 async function load(database: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -15,9 +15,7 @@ const runEnv = { ...env, DTS_SYNC_PROGRESS_MS: '1000' };
 const TABLES = ['public.items', 'public.events', 'public.quiet', 'public.m_low', 'public.m_high'];
 
 function incrementalTask(name: string, database: string): string {
-  const f = taskFile(dir, source, target, name, database, database);
-  writeFileSync(f, readFileSync(f, 'utf8').replace('mode: full\n', 'mode: full+incremental\n'));
-  return f;
+  return taskFile(dir, source, target, name, database, database, 'full+incremental');
 }
 
 async function load(database: string): Promise<void> {

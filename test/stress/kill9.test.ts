@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,8 +98,7 @@ describe('kill -9 of dts run at random moments, then run again (full+incremental
       const db = `kill${seed}`;
       await source.query(`CREATE DATABASE ${db}`);
       await source.query(DDL, [], db);
-      const file = taskFile(dir, source, target, db, db, db);
-      writeFileSync(file, readFileSync(file, 'utf8').replace('mode: full\n', 'mode: full+incremental\n'));
+      const file = taskFile(dir, source, target, db, db, db, 'full+incremental');
       const runs: Background[] = [];
       const kills: string[] = [];
       const killAt = async (when: string[], delay: number) => {

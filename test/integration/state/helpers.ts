@@ -76,12 +76,13 @@ export function taskFile(
   name: string,
   sourceDb: string,
   targetDb: string,
+  mode: 'full' | 'full+incremental' = 'full',
 ): string {
   const f = join(d, `${name}.yaml`);
   writeFileSync(
     f,
     `name: ${name}
-mode: full
+mode: ${mode}
 source:
   url: ${src.url(sourceDb)}
   password: \${DTS_SOURCE_PASSWORD}
