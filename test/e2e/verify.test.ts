@@ -145,8 +145,14 @@ describe('dts verify and complete --verify on the built CLI, 14 -> 17, while the
         [],
         'live',
       );
-      await source.query(`INSERT INTO items (v, n) VALUES ('after a stale hold', -2)`, [], 'live');
       const deadline = Date.now() + 60_000;
+      // The runner takes the hold (its poll runs every second), then the hold lapses.
+      while (run.stderr().split('asked sync to hold').length === holdsBefore) {
+        if (Date.now() > deadline)
+          throw new Error(`the runner did not take the stale hold:\n${run.stderr()}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      await source.query(`INSERT INTO items (v, n) VALUES ('after a stale hold', -2)`, [], 'live');
       for (;;) {
         const { rows } = await target.query(`SELECT 1 FROM items WHERE v = 'after a stale hold'`, [], 'live');
         if (rows.length === 1) break;
