@@ -161,10 +161,7 @@ export class Batch {
         true,
         map.target.partitioned,
       );
-      this.segment(map).ordered.push({
-        kind: 'one',
-        statement: { text, rows: 1, missing: { map, what: 'update' } },
-      });
+      this.one(map, text, 'update');
       return;
     }
     const keys = [JSON.stringify(id.values)];
@@ -185,6 +182,11 @@ export class Batch {
     group.rows.push([...id.values, ...setValues]);
   }
 
+  /** A REPLICA IDENTITY FULL change: one statement that must touch exactly one row, kept in order. */
+  private one(map: TableMap, text: string, what: 'update' | 'delete'): void {
+    this.segment(map).ordered.push({ kind: 'one', statement: { text, rows: 1, missing: { map, what } } });
+  }
+
   delete(map: TableMap, old: readonly Value[]): void {
     const id = identity(map, old, old);
     this.count(old);
@@ -197,10 +199,7 @@ export class Batch {
         true,
         map.target.partitioned,
       );
-      this.segment(map).ordered.push({
-        kind: 'one',
-        statement: { text, rows: 1, missing: { map, what: 'delete' } },
-      });
+      this.one(map, text, 'delete');
       return;
     }
     this.keyed(map, [JSON.stringify(id.values)]).deletes.push(id.values);

@@ -174,8 +174,10 @@ export async function syncUntilCutover(
       await sqlStep('recording phase cutover in _dts.tasks', () => recordTaskPhase(db, task.name, 'cutover'));
       await figures.stop();
       await testPause('DTS_TEST_CUTOVER_DELAY_MS');
-    } else deps.onStep?.('the last changes were applied by an earlier run; finishing the cutover');
-    await figures.stop();
+    } else {
+      deps.onStep?.('the last changes were applied by an earlier run; finishing the cutover');
+      await figures.stop();
+    }
     return await cutOver(task, loads, request, state, deps);
   } finally {
     clearInterval(poll);
