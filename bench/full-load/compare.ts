@@ -1,6 +1,6 @@
 /**
  * dts `mode: full` against pg_dump/pg_restore and a plain COPY pipe, on the same servers in one run:
- * `npm run bench:full-load -- [--scale 1] [--parallel 2] [--no-build] [--no-gzip] [--only <method>]` (see bench/README.md).
+ * `npm run bench:full-load -- [--scale 1] [--parallel 2] [--split auto|<size>] [--no-build] [--no-gzip] [--only <method>]` (see bench/README.md).
  *
  * Starts a PostgreSQL 14 source and a 17 target (the test harness servers), builds the dataset of
  * dataset.sql, then loads it with each method into a fresh target database, checks row counts and index
@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
   options: {
     scale: { type: 'string', default: '1' },
     parallel: { type: 'string', default: '2' },
+    split: { type: 'string', default: 'auto' },
     'no-build': { type: 'boolean', default: false },
     'no-gzip': { type: 'boolean', default: false },
     only: { type: 'string' },
@@ -37,7 +38,7 @@ const scale = Number(args.scale);
 const parallel = Number(args.parallel);
 if (!(scale > 0) || !Number.isInteger(parallel) || parallel < 1) {
   console.error(
-    'usage: compare.ts [--scale <number > 0>] [--parallel <integer >= 1>] [--no-build] [--no-gzip] [--only <method>]',
+    'usage: compare.ts [--scale <number > 0>] [--parallel <integer >= 1>] [--split auto|<size>] [--no-build] [--no-gzip] [--only <method>]',
   );
   process.exit(2);
 }
@@ -176,6 +177,7 @@ async function main(): Promise<number> {
       target,
       sourceDatabase: SOURCE_DB,
       parallel,
+      split: args.split,
       workDir,
       tables,
       repoRoot,

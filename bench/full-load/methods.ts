@@ -14,6 +14,8 @@ export interface BenchContext {
   readonly target: TestServer;
   readonly sourceDatabase: string;
   readonly parallel: number;
+  /** dts's `options.splitTableBytes` (`auto`, or a size such as 1GB). */
+  readonly split: string;
   /** A scratch folder of this run (task file, dump folders). */
   readonly workDir: string;
   readonly tables: readonly BenchTable[];
@@ -66,6 +68,7 @@ target:
   sslmode: disable
 options:
   parallel: ${ctx.parallel}
+  splitTableBytes: ${ctx.split}
 `,
   );
   const env = {
@@ -93,7 +96,7 @@ options:
   const binary = tables.filter((t) => t.format === 'binary').length;
   const split = tables.filter((t) => t.parts > 1).length;
   return {
-    method: `dts mode: full, parallel ${ctx.parallel}`,
+    method: `dts mode: full, parallel ${ctx.parallel}, split ${ctx.split}`,
     database,
     wallMs: r.ms,
     copyMs: byPhase.get('copy'),

@@ -32,13 +32,16 @@ export interface DatabaseCopyPlan {
   readonly target: string;
   /** The source's encoding: binary is planned on the assumption the target uses the same. */
   readonly encoding: string;
+  /** Tables bigger than this are split into ctid block ranges. */
+  readonly splitBytes: number;
+  /** Whether `splitBytes` was derived from the data's size (the task sets no `splitTableBytes`). */
+  readonly splitAutomatic: boolean;
   readonly tables: readonly PlannedTableCopy[];
 }
 
 /** What `dts run --dry-run` says about the copy (mode full and full+incremental). */
 export interface CopyPlanReport {
   readonly parallel: number;
-  readonly splitTableBytes: number;
   readonly databases: readonly DatabaseCopyPlan[];
 }
 
@@ -94,6 +97,7 @@ export async function planCopyDryRun(
               tables: await readSourceTables(c.client),
               patterns: job.patterns,
               splitTableBytes: task.options.splitTableBytes,
+              parallel: task.options.parallel,
               blockSize: facts.blockSize,
               sameEncoding: true,
             });
@@ -108,12 +112,13 @@ export async function planCopyDryRun(
       source: d.source,
       target: d.target,
       encoding,
+      splitBytes: plan.splitBytes,
+      splitAutomatic: task.options.splitTableBytes === undefined,
       tables: tablesInOrder(plan, (key) => split.byTable.get(key)?.length ?? 0),
     });
   }
   return {
     parallel: Math.max(1, task.options.parallel),
-    splitTableBytes: task.options.splitTableBytes,
     databases,
   };
 }

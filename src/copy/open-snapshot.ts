@@ -98,6 +98,7 @@ async function takeSnapshot(task: Task, job: DatabaseJob, deps: FullLoadDeps): P
           tables: await readSourceTables(c.client),
           patterns: job.patterns,
           splitTableBytes: task.options.splitTableBytes,
+          parallel: task.options.parallel,
           blockSize: facts.blockSize,
           sameEncoding: true,
         });
@@ -143,6 +144,7 @@ async function takeSnapshot(task: Task, job: DatabaseJob, deps: FullLoadDeps): P
           tables: await readSourceTables(first.source.client),
           patterns: job.patterns,
           splitTableBytes: task.options.splitTableBytes,
+          parallel: task.options.parallel,
           blockSize: facts.blockSize,
           sameEncoding: facts.encoding === targetFacts.encoding,
         });

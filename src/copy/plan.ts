@@ -37,12 +37,30 @@ const OID_ALIAS_TYPES = new Set(
 /** More ranges than this only adds per-COPY overhead; a range is then several blocks. */
 export const MAX_PARTS = 4096;
 
+/** The automatic split threshold never goes below this: smaller ranges only add per-COPY overhead. */
+export const MIN_AUTO_SPLIT_BYTES = 64 * 1024 ** 2;
+
+/**
+ * The split threshold when the task sets none: a quarter of one worker's share of the data. Copies are
+ * scheduled largest first, so with no unit bigger than that the last worker finishes at most a quarter of
+ * a share after the others, where one big table copied whole would keep one worker busy long after the
+ * rest are idle (two tables of 217 and 149 MB on two workers, say).
+ */
+export function automaticSplitBytes(totalBytes: number, parallel: number): number {
+  return Math.max(MIN_AUTO_SPLIT_BYTES, Math.ceil(totalBytes / Math.max(1, parallel) / 4));
+}
+
 export interface CopyPlanInput {
   /** Every table of the source database (the selection is applied here). */
   readonly tables: readonly SourceTable[];
   readonly patterns: DatabasePatterns;
-  /** Tables bigger than this (pg_relation_size) are split into block ranges. */
-  readonly splitTableBytes: number;
+  /**
+   * Tables bigger than this (pg_relation_size) are split into block ranges; undefined: derived from the
+   * selected tables' size and `parallel` (`automaticSplitBytes`).
+   */
+  readonly splitTableBytes: number | undefined;
+  /** Concurrent copy workers, for the automatic split threshold. */
+  readonly parallel: number;
   /** The source's block size (`block_size`, 8192 unless built otherwise). */
   readonly blockSize: number;
   /**
@@ -165,20 +183,27 @@ export function planCopy(input: CopyPlanInput): CopyPlan {
       }
   }
 
+  // Partitioned parents hold no rows: theirs live in their partitions, copied on their own.
+  const copied = input.tables.filter((t) => chosen.has(t.key) && t.kind !== 'partitioned');
+  const splitBytes =
+    input.splitTableBytes ??
+    automaticSplitBytes(
+      copied.reduce((n, t) => n + t.bytes, 0),
+      input.parallel,
+    );
+
   const tables: TablePlan[] = [];
   const units: CopyUnit[] = [];
   const splitTables: TablePlan[] = [];
-  for (const t of input.tables) {
-    if (!chosen.has(t.key)) continue;
-    if (t.kind === 'partitioned') continue; // its rows live in its partitions, copied on their own
-    const copied = t.columns.filter((c) => !c.generated);
-    const { format, reason } = chooseFormat(copied, input.sameEncoding);
-    const ranges = blockRanges(t.bytes, input.splitTableBytes, input.blockSize);
+  for (const t of copied) {
+    const columns = t.columns.filter((c) => !c.generated);
+    const { format, reason } = chooseFormat(columns, input.sameEncoding);
+    const ranges = blockRanges(t.bytes, splitBytes, input.blockSize);
     const table: TablePlan = {
       key: t.key,
       schema: t.schema,
       name: t.name,
-      columns: copied.map((c) => c.name),
+      columns: columns.map((c) => c.name),
       format,
       formatReason: reason,
       parts: Math.max(ranges.length, 1),
@@ -219,5 +244,5 @@ export function planCopy(input: CopyPlanInput): CopyPlan {
   // Ties keep catalog order, so the plan is deterministic.
   const order = units.map((u, i) => ({ u, i }));
   order.sort((a, b) => b.u.estimatedBytes - a.u.estimatedBytes || a.i - b.i);
-  return { tables, units: order.map((o) => o.u), splitTables };
+  return { tables, units: order.map((o) => o.u), splitTables, splitBytes };
 }

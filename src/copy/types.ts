@@ -111,4 +111,6 @@ export interface CopyPlan {
   readonly units: readonly CopyUnit[];
   /** Selected tables that are split: emptied once before their ranges are loaded. */
   readonly splitTables: readonly TablePlan[];
+  /** The split threshold used: the task's, or the automatic one. */
+  readonly splitBytes: number;
 }

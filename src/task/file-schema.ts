@@ -98,9 +98,12 @@ export const optionsSchema = z
       )
       .optional()
       .describe('Prefix of the replication slot and publication dts creates on the source (default dts)'),
-    splitTableBytes: size
+    splitTableBytes: z
+      .union([z.literal('auto'), size])
       .optional()
-      .describe('Tables larger than this are copied in parallel ranges (default 1GB)'),
+      .describe(
+        "Tables larger than this are copied in parallel ranges (default auto: a quarter of each worker's share of the data, at least 64MB)",
+      ),
     missingRoles: z
       .enum(['error', 'skip'])
       .optional()

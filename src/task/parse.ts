@@ -365,7 +365,7 @@ export function parseSize(value: number | string): number {
 export const DEFAULT_OPTIONS: Options = {
   parallel: Math.min(8, Math.max(2, availableParallelism())),
   namePrefix: 'dts',
-  splitTableBytes: 1024 ** 3,
+  splitTableBytes: undefined,
   missingRoles: 'error',
   roleMap: {},
 };
@@ -376,7 +376,7 @@ function normaliseOptions(defaults: OptionsFile | undefined, own: OptionsFile | 
     parallel: merged.parallel ?? DEFAULT_OPTIONS.parallel,
     namePrefix: merged.namePrefix ?? DEFAULT_OPTIONS.namePrefix,
     splitTableBytes:
-      merged.splitTableBytes === undefined
+      merged.splitTableBytes === undefined || merged.splitTableBytes === 'auto'
         ? DEFAULT_OPTIONS.splitTableBytes
         : parseSize(merged.splitTableBytes),
     missingRoles: merged.missingRoles ?? DEFAULT_OPTIONS.missingRoles,

@@ -66,8 +66,11 @@ export interface Options {
   readonly parallel: number;
   /** Prefix of the replication slot and publication dts creates on the source. */
   readonly namePrefix: string;
-  /** Tables larger than this many bytes are split into ranges copied in parallel. */
-  readonly splitTableBytes: number;
+  /**
+   * Tables larger than this many bytes are split into ranges copied in parallel; undefined: derived from
+   * the selected data's size and `parallel` (see `automaticSplitBytes`).
+   */
+  readonly splitTableBytes: number | undefined;
   /** Roles that own or are granted objects but are missing on the target: `error`, or `skip` the ownership/grant. */
   readonly missingRoles: 'error' | 'skip';
   /** Rename roles on the way: source role name -> target role name. */

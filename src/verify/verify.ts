@@ -268,6 +268,7 @@ async function tableJobs(
         tables: await readSourceTables(source.client),
         patterns: databases[0]!,
         splitTableBytes: task.options.splitTableBytes,
+        parallel: task.options.parallel,
         blockSize: facts.blockSize,
         sameEncoding: true,
       }),

@@ -41,6 +41,7 @@ describe('the copy plan of run --dry-run', () => {
     ],
     patterns: { database: 'db', include: [], exclude: [] },
     splitTableBytes: 8192 * 10,
+    parallel: 2,
     blockSize: 8192,
     sameEncoding: true,
   });
@@ -65,8 +66,16 @@ describe('the copy plan of run --dry-run', () => {
   it('prints them as SQL comments', () => {
     const text = renderCopyPlan({
       parallel: 2,
-      splitTableBytes: 8192 * 10,
-      databases: [{ source: 'db', target: 'copy', encoding: 'UTF8', tables }],
+      databases: [
+        {
+          source: 'db',
+          target: 'copy',
+          encoding: 'UTF8',
+          splitBytes: 8192 * 10,
+          splitAutomatic: false,
+          tables,
+        },
+      ],
     });
     expect(text.split('\n')).toEqual([
       '',
@@ -76,5 +85,24 @@ describe('the copy plan of run --dry-run', () => {
       '--   3. app.small: ~82 rows, 8192 bytes, whole, binary',
       "-- binary COPY where every column allows it, assuming the target's encoding is the source's (UTF8); the target was not contacted",
     ]);
+  });
+
+  it('says when the split threshold was derived from the data', () => {
+    const text = renderCopyPlan({
+      parallel: 2,
+      databases: [
+        {
+          source: 'db',
+          target: 'copy',
+          encoding: 'UTF8',
+          splitBytes: 64 * 1024 ** 2,
+          splitAutomatic: true,
+          tables,
+        },
+      ],
+    });
+    expect(text.split('\n')[1]).toBe(
+      "-- copy plan db -> copy: 3 table(s) on 2 worker(s), largest first; tables over 64 MB (automatic: a quarter of each worker's share) split into ctid block ranges",
+    );
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   binaryProblem,
+  automaticSplitBytes,
   blockRanges,
+  MIN_AUTO_SPLIT_BYTES,
   chooseFormat,
   copyInSql,
   copyOutSql,
@@ -40,6 +42,7 @@ const input = (tables: SourceTable[], over = {}) => ({
   tables,
   patterns: everything,
   splitTableBytes: 1 << 30,
+  parallel: 2,
   blockSize: 8192,
   sameEncoding: true,
   ...over,
@@ -231,6 +234,29 @@ describe('planCopy', () => {
     expect(parts.every((u) => !u.truncateFirst && !u.copyIn.includes('FREEZE'))).toBe(true);
     expect(parts[0]!.copyOut).toContain("WHERE ctid < '(10,0)'::pg_catalog.tid)");
     expect(plan.tables.find((t) => t.name === 'big')!.parts).toBe(4);
+  });
+
+  it("without a threshold, splits so that no unit exceeds a quarter of a worker's share", () => {
+    const MB = 1024 ** 2;
+    // The full-load bench at scale 1: two big tables and many small ones, on two workers.
+    const wide = table('app', 'wide', { bytes: 217 * MB });
+    const narrow = table('app', 'narrow', { bytes: 149 * MB });
+    const smalls = Array.from({ length: 20 }, (_, i) => table('app', `small_${i}`, { bytes: MB }));
+    const plan = planCopy(input([wide, narrow, ...smalls], { splitTableBytes: undefined, parallel: 2 }));
+    expect(plan.splitBytes).toBe(64 * MB); // 386 MB / 2 workers / 4 = 48 MB, raised to the 64 MB floor
+    expect(plan.tables.filter((t) => t.parts > 1).map((t) => [t.name, t.parts])).toEqual([
+      ['wide', 4],
+      ['narrow', 3],
+    ]);
+    expect(Math.max(...plan.units.map((u) => u.estimatedBytes))).toBeLessThanOrEqual(64 * MB);
+
+    // Eight workers over 40 GB: a quarter of a 5 GB share.
+    expect(automaticSplitBytes(40 * 1024 * MB, 8)).toBe(1280 * MB);
+    expect(automaticSplitBytes(0, 4)).toBe(MIN_AUTO_SPLIT_BYTES);
+    // A threshold the task sets wins, however unbalanced.
+    const fixed = planCopy(input([wide, narrow], { splitTableBytes: 1024 * MB, parallel: 2 }));
+    expect(fixed.splitTables).toEqual([]);
+    expect(fixed.splitBytes).toBe(1024 * MB);
   });
 
   it('skips what the patterns exclude and dts state', () => {
