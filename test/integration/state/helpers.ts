@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DTS_BIN, runDts } from '../../harness/cli.js';
+import { DTS_BIN } from '../../harness/cli.js';
 import { SUPERUSER_PASSWORD, type TestServer } from '../../harness/pg-server.js';
 
 /** The passwords the task files below refer to. */
@@ -41,16 +41,51 @@ export function startRun(args: readonly string[], runEnv: NodeJS.ProcessEnv): Ba
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-/** `dts status --json` until `ok` holds for the snapshot (or fail after `ms`). */
+/**
+ * `dts status --json --watch` until `ok` holds for a snapshot (or fail after `ms`). One watching process
+ * reads the status every 300 ms, rather than a new process per read; when it stops (the task settled, or
+ * status failed, e.g. before `_dts` exists) a new one is started.
+ */
 export async function statusUntil(file: string, ok: (s: Json) => boolean, ms = 60_000): Promise<Json> {
   const deadline = Date.now() + ms;
   let last: unknown;
   while (Date.now() < deadline) {
-    const r = await runDts(['status', file, '--json'], { env });
-    if (r.code === 0) {
-      last = JSON.parse(r.stdout);
-      if (ok(last)) return last;
-    } else last = r.stderr;
+    const found = await new Promise<{ match: Json } | undefined>((resolve) => {
+      const child = spawn(process.execPath, [DTS_BIN, 'status', file, '--json', '--watch', '0.3'], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let pending = '';
+      let other = '';
+      let stderr = '';
+      let match: { match: Json } | undefined;
+      const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(0, deadline - Date.now()));
+      child.stdout!.on('data', (d: Buffer) => {
+        pending += d.toString();
+        let nl: number;
+        while (match === undefined && (nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          // One snapshot a line; an error (status failed) comes as an indented JSON document instead.
+          if (!line.startsWith('{"')) {
+            other += line + '\n';
+            continue;
+          }
+          last = JSON.parse(line);
+          if (ok(last)) {
+            match = { match: last };
+            child.kill('SIGKILL');
+          }
+        }
+      });
+      child.stderr!.on('data', (d) => (stderr += d));
+      child.on('close', () => {
+        clearTimeout(timer);
+        if (match === undefined && stderr + other + pending !== '') last = stderr + other + pending;
+        resolve(match);
+      });
+    });
+    if (found) return found.match;
     await new Promise((res) => setTimeout(res, 300));
   }
   throw new Error(`status never matched; last: ${JSON.stringify(last)}`);
