@@ -1,7 +1,7 @@
 // The README's usage section is the real `--help` output of every command (a unit test keeps it so).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { buildProgram } from '../src/cli/main.js';
+import { buildProgram } from '../src/cli/program.js';
 import type { CliContext } from '../src/cli/context.js';
 import { CHECKS } from '../src/checks/registry.js';
 
@@ -9,7 +9,7 @@ const README = new URL('../README.md', import.meta.url);
 const BEGIN = '<!-- usage:begin -->';
 const END = '<!-- usage:end -->';
 
-function helpOf(args: string[]): string {
+async function helpOf(args: string[]): Promise<string> {
   let text = '';
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -26,7 +26,7 @@ function helpOf(args: string[]): string {
     prompt: undefined,
     exitCode: 0,
   };
-  const program = buildProgram(ctx);
+  const program = await buildProgram(ctx, () => Promise.resolve(0));
   try {
     program.parse(['node', 'dts', ...args, '--help']);
   } catch {
@@ -36,18 +36,21 @@ function helpOf(args: string[]): string {
 }
 
 /** The markdown between the usage markers. */
-export function usageMarkdown(): string {
-  const program = buildProgram({
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdin: process.stdin,
-    env: {},
-    cwd: '/',
-    prompt: undefined,
-    exitCode: 0,
-  });
-  const sections = [['$ dts --help', helpOf([])]];
-  for (const c of program.commands) sections.push([`$ dts ${c.name()} --help`, helpOf([c.name()])]);
+export async function usageMarkdown(): Promise<string> {
+  const program = await buildProgram(
+    {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stdin: process.stdin,
+      env: {},
+      cwd: '/',
+      prompt: undefined,
+      exitCode: 0,
+    },
+    () => Promise.resolve(0),
+  );
+  const sections = [['$ dts --help', await helpOf([])]];
+  for (const c of program.commands) sections.push([`$ dts ${c.name()} --help`, await helpOf([c.name()])]);
   return sections.map(([cmd, help]) => '```text\n' + cmd + '\n' + help + '\n```').join('\n\n');
 }
 
@@ -74,12 +77,12 @@ function replaceBetween(text: string, begin: string, end: string, body: string):
   return text.slice(0, start + begin.length) + '\n\n' + body + '\n\n' + text.slice(stop);
 }
 
-export function readmeWithUsage(readme: string): string {
+export async function readmeWithUsage(readme: string): Promise<string> {
   const withChecks = replaceBetween(readme, '<!-- checks:begin -->', '<!-- checks:end -->', checksMarkdown());
-  return replaceBetween(withChecks, BEGIN, END, usageMarkdown());
+  return replaceBetween(withChecks, BEGIN, END, await usageMarkdown());
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  writeFileSync(README, readmeWithUsage(readFileSync(README, 'utf8')));
+  writeFileSync(README, await readmeWithUsage(readFileSync(README, 'utf8')));
   console.log('README.md usage updated');
 }
