@@ -46,6 +46,11 @@ describe('the copy plan of run --dry-run', () => {
     sameEncoding: true,
   });
   const tables = tablesInOrder(plan, (key) => (key === 'k:big' ? 2 : 0));
+  const printed = (splitBytes: number, splitAutomatic: boolean) =>
+    renderCopyPlan({
+      parallel: 2,
+      databases: [{ source: 'db', target: 'copy', encoding: 'UTF8', splitBytes, splitAutomatic, tables }],
+    }).split('\n');
 
   it('lists tables largest first, with their ranges, format and reason, and what is built after them', () => {
     expect(tables.map((t) => [t.order, t.name, t.parts, t.format])).toEqual([
@@ -64,20 +69,7 @@ describe('the copy plan of run --dry-run', () => {
   });
 
   it('prints them as SQL comments', () => {
-    const text = renderCopyPlan({
-      parallel: 2,
-      databases: [
-        {
-          source: 'db',
-          target: 'copy',
-          encoding: 'UTF8',
-          splitBytes: 8192 * 10,
-          splitAutomatic: false,
-          tables,
-        },
-      ],
-    });
-    expect(text.split('\n')).toEqual([
+    expect(printed(8192 * 10, false)).toEqual([
       '',
       '-- copy plan db -> copy: 3 table(s) on 2 worker(s), largest first; tables over 80 kB split into ctid block ranges',
       '--   1. app.big: ~3,277 rows, 320 kB, 4 ctid block ranges (0-10, 10-20, 20-30, 30-end), binary; then 2 key(s)/index(es)',
@@ -88,20 +80,7 @@ describe('the copy plan of run --dry-run', () => {
   });
 
   it('says when the split threshold was derived from the data', () => {
-    const text = renderCopyPlan({
-      parallel: 2,
-      databases: [
-        {
-          source: 'db',
-          target: 'copy',
-          encoding: 'UTF8',
-          splitBytes: 64 * 1024 ** 2,
-          splitAutomatic: true,
-          tables,
-        },
-      ],
-    });
-    expect(text.split('\n')[1]).toBe(
+    expect(printed(64 * 1024 ** 2, true)[1]).toBe(
       "-- copy plan db -> copy: 3 table(s) on 2 worker(s), largest first; tables over 64 MB (automatic: a quarter of each worker's share) split into ctid block ranges",
     );
   });
