@@ -22,6 +22,8 @@ export const SESSION_SETTINGS = [
   `SET statement_timeout = 0`,
   // Batched statements carry values as literals (see literal()): a backslash must mean itself.
   `SET standard_conforming_strings = on`,
+  // Not a write by someone else (state/target-writes.ts), also where the replica role was refused.
+  `SET dts.applying = 'on'`,
 ] as const;
 
 /**

@@ -12,6 +12,7 @@ import type {
   SourceDatabase,
   TargetDatabase,
 } from '../catalog/types.js';
+import type { TargetWrite } from '../state/target-writes.js';
 
 /** Thresholds the assessors judge by. Tests lower them to provoke findings quickly on real servers. */
 export interface Limits {
@@ -51,6 +52,8 @@ export interface DatabaseFacts {
   readonly selected: readonly Relation[];
   /** The target database (`targetName`), or undefined when it does not exist yet (dts creates it). */
   readonly target: Fact<TargetDatabase | undefined>;
+  /** Writes to it not made by dts while this task synced (state/target-writes.ts); empty when none. */
+  readonly targetWrites: Fact<readonly TargetWrite[]>;
 }
 
 export interface SelectionFacts {

@@ -19,7 +19,9 @@ import {
   type Fact,
   type Relation,
   type ServerInfo,
+  type TargetDatabase,
 } from '../catalog/types.js';
+import { readTargetWrites, type TargetWrite } from '../state/target-writes.js';
 import type { Side } from '../errors.js';
 import { Secret } from '../task/secret.js';
 import type { Endpoint, Task } from '../task/types.js';
@@ -279,7 +281,15 @@ async function readSelection(
     );
     const picked = source.ok ? selectObjects(source.value.relations, patterns) : undefined;
     const targetName = targetDatabaseName(task.objects, task.target.database, patterns.database);
-    return { patterns, source, picked, targetName, target: await readTarget(target, targetName) };
+    const read = await readTarget(target, targetName, task.name);
+    return {
+      patterns,
+      source,
+      picked,
+      targetName,
+      target: read.ok ? fact(read.value?.catalog) : read,
+      targetWrites: read.ok ? fact(read.value?.writes ?? []) : read,
+    };
   });
   const facts: DatabaseFacts[] = perDatabase.map((d) => ({
     name: d.patterns.database,
@@ -287,6 +297,7 @@ async function readSelection(
     source: d.source,
     selected: selectWithSequences(d),
     target: d.target,
+    targetWrites: d.targetWrites,
   }));
   const judged = perDatabase.filter(
     (d): d is typeof d & { picked: NonNullable<typeof d.picked> } => d.picked !== undefined,
@@ -316,14 +327,19 @@ function selectWithSequences(d: {
   );
 }
 
+/** A target database's catalog, and what the task's write watch recorded in it (see target-writes.ts). */
 async function readTarget(
   target: { side: SideConnections; conn: Connection | undefined; databases: Fact<readonly DatabaseInfo[]> },
   database: string,
-) {
-  if (!target.conn) return noFact<undefined>(NO_TARGET);
-  if (!target.databases.ok) return noFact<undefined>(target.databases.reason);
+  task: string,
+): Promise<Fact<{ catalog: TargetDatabase; writes: readonly TargetWrite[] } | undefined>> {
+  if (!target.conn) return noFact(NO_TARGET);
+  if (!target.databases.ok) return noFact(target.databases.reason);
   if (!target.databases.value.some((d) => d.name === database)) return fact(undefined);
   return onDatabase(target.side, target.conn, database, 'cannot connect to this target database', (c) =>
-    attempt('the target catalog', () => readTargetDatabase(c.client)),
+    attempt('the target catalog', async () => ({
+      catalog: await readTargetDatabase(c.client),
+      writes: await readTargetWrites(c.client, task, database),
+    })),
   );
 }

@@ -43,7 +43,7 @@ import {
   walSenders,
   walSenderTimeout,
 } from './source-config.js';
-import { existingObjects, missingRoles, replicationNameClash } from './target.js';
+import { existingObjects, missingRoles, replicationNameClash, targetWrites } from './target.js';
 import { taskSecrets } from './task-secrets.js';
 
 /** Every check, in report order: connections first, then configuration, privileges, objects, target. */
@@ -93,5 +93,6 @@ export const CHECKS: readonly Check[] = [
   existingObjects,
   replicationNameClash,
   missingRoles,
+  targetWrites,
   dataSize,
 ];

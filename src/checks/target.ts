@@ -4,6 +4,7 @@ import type { NamedObject } from '../catalog/types.js';
 import {
   ALL_MODES,
   DATA_MODES,
+  INCREMENTAL,
   finding,
   need,
   perDatabase,
@@ -12,6 +13,7 @@ import {
   type Check,
   type Draft,
 } from './check.js';
+import { writesByTable } from '../state/target-writes.js';
 
 const objectKey = (o: NamedObject) => `${o.kind}\0${o.schema}\0${o.name}\0${o.args ?? ''}\0${o.table ?? ''}`;
 
@@ -157,5 +159,25 @@ export const missingRoles: Check = {
       );
     }
     return out;
+  },
+};
+
+export const targetWrites: Check = {
+  id: 'target.writes_during_sync',
+  severities: 'WARN for tables of a syncing task that others wrote on the target',
+  title: 'Nobody but dts writes the target while the task syncs',
+  modes: INCREMENTAL,
+  passMessage: 'no writes by others recorded on the target',
+  assess(facts) {
+    return perDatabase(facts, (db) =>
+      writesByTable(need(db.targetWrites)).map((w) =>
+        finding(
+          'warn',
+          `written on the target by others while the task syncs: ${w.text}; those rows may now differ from the source`,
+          `${displayName(db.targetName)}.${w.table}`,
+          'stop writing to the target until `dts complete`, then run `dts verify` to see which rows differ',
+        ),
+      ),
+    );
   },
 };

@@ -15,6 +15,7 @@ import {
   type TaskState,
 } from '../state/store.js';
 import type { Task } from '../task/types.js';
+import { readTaskTargetWrites } from '../state/target-writes.js';
 import type { CutoverReport } from './sync.js';
 
 export interface CompleteDeps {
@@ -168,6 +169,11 @@ export async function complete(task: Task, deps: CompleteDeps = {}): Promise<Cut
       databases: outcome.databases,
       droppedSlots: outcome.droppedSlots,
       droppedPublications: outcome.droppedPublications,
+      targetWrites: await readTaskTargetWrites(
+        task,
+        after.loads.map((l) => l.targetDatabase),
+        deps,
+      ),
     };
   } finally {
     await c.close();

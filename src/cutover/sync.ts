@@ -8,6 +8,7 @@ import { formatLsn, parseLsn } from '../pg/lsn.js';
 import type { PasswordPrompt } from '../pg/password.js';
 import { syncDatabase, type SyncProgress, type SyncResult } from '../replication/index.js';
 import { releaseSource } from '../state/cancel.js';
+import { readTaskTargetWrites, unwatchTask, watchTask, type TargetWrite } from '../state/target-writes.js';
 import { ensureHolds, readHold } from '../state/hold.js';
 import { serveHold } from './hold.js';
 import {
@@ -63,6 +64,8 @@ export interface CutoverReport {
   readonly databases: readonly CutoverDatabaseReport[];
   readonly droppedSlots: readonly string[];
   readonly droppedPublications: readonly string[];
+  /** Writes to the target that dts did not make, recorded while the task synced (should be none). */
+  readonly targetWrites: readonly TargetWrite[];
 }
 
 const prompt = (deps: { readonly prompt?: PasswordPrompt }) => (deps.prompt ? { prompt: deps.prompt } : {});
@@ -129,6 +132,8 @@ export async function syncUntilCutover(
       await figures.start();
       return earlier;
     });
+    // From here until the cutover only dts may write the target: writes by others are recorded.
+    if (!drainedEarlier) await watchTask(task, loads, db, prompt(deps));
     const onProgress = (p: SyncProgress) => {
       figures.onProgress(p);
       deps.onProgress?.(p);
@@ -228,6 +233,10 @@ async function cutOver(
   deps: SyncRunDeps,
 ): Promise<CutoverReport> {
   const databases: CutoverDatabaseReport[] = [];
+  const targets = loads.map((l) => l.targetDatabase);
+  // After the drain the target is the user's again: the write watch goes, its records stay.
+  await unwatchTask(task, targets, prompt(deps));
+  const targetWrites = await readTaskTargetWrites(task, targets, prompt(deps));
   for (const l of loads) {
     const src = { side: 'source' as const, database: l.sourceDatabase, ...prompt(deps) };
     const dst = { side: 'target' as const, database: l.targetDatabase, ...prompt(deps) };
@@ -293,5 +302,6 @@ async function cutOver(
     databases,
     droppedSlots: released.slots,
     droppedPublications: released.publications,
+    targetWrites,
   };
 }

@@ -11,6 +11,7 @@ import { runnerLockHolders, tryLock, unlock } from './lock.js';
 import * as sql from './sql.js';
 import { forgetTask, readTaskState, recordCancelRequest, recordTaskPhase, type TaskState } from './store.js';
 import { noState } from './status.js';
+import { unwatchTask } from './target-writes.js';
 
 export interface CancelDeps {
   readonly prompt?: PasswordPrompt;
@@ -182,6 +183,11 @@ export async function cancel(task: Task, deps: CancelDeps = {}): Promise<CancelR
       recordTaskPhase(t.client, task.name, 'cancelled').catch((e: unknown) => {
         throw sqlError(e, 'target', 'recording the cancel in _dts.tasks');
       }),
+    );
+    await unwatchTask(
+      task,
+      now.loads.map((l) => l.targetDatabase),
+      deps,
     );
   }
   if (deps.dropTarget && now) {

@@ -7,6 +7,7 @@ import type { Task } from '../task/types.js';
 import { computeLag, FRESH_MS } from './lag.js';
 import { runnerLockHolders, type LockHolder } from './lock.js';
 import * as sql from './sql.js';
+import { readTaskTargetWrites, type TargetWrite } from './target-writes.js';
 import { readSyncProgress, readTaskState, type StoredSyncProgress, type TaskState } from './store.js';
 
 /**
@@ -114,6 +115,8 @@ export interface StatusSnapshot {
   readonly source?: { readonly reachable: boolean; readonly error?: string };
   /** When this snapshot was read. */
   readonly at: string;
+  /** While syncing: writes to the target that dts did not make (see target-writes.ts); none is good. */
+  readonly targetWrites?: readonly TargetWrite[];
 }
 
 /** The phases in which status shows incremental sync's figures. */
@@ -316,14 +319,21 @@ export async function status(
     });
     if (!found) throw noState(task);
     let sync: Parameters<typeof summarizeStatus>[4];
+    let targetWrites: TargetWrite[] | undefined;
     if (SYNC_PHASES.has(found.state.phase)) {
+      targetWrites = await readTaskTargetWrites(
+        task,
+        found.state.loads.map((l) => l.targetDatabase),
+        deps,
+      );
       const live = await readSourceLive(task, deps).then(
         (l) => ({ live: l }),
         (e: unknown) => ({ live: undefined, sourceError: e instanceof Error ? e.message : String(e) }),
       );
       sync = { records: found.records, ...live };
     }
-    return summarizeStatus(found.state, found.holders, task.file, deps.now?.() ?? new Date(), sync);
+    const snapshot = summarizeStatus(found.state, found.holders, task.file, deps.now?.() ?? new Date(), sync);
+    return targetWrites ? { ...snapshot, targetWrites } : snapshot;
   } finally {
     await c.close();
   }

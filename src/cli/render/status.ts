@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { displayName, formatBytes } from '../../catalog/display.js';
 import type { CancelReport } from '../../state/cancel.js';
+import { describeTargetWrites } from '../../state/target-writes.js';
 import type { StatusSnapshot, SyncStatus, TaskCondition } from '../../state/status.js';
 
 const duration = (ms: number): string => {
@@ -57,6 +58,14 @@ export function renderStatus(s: StatusSnapshot, color: ChalkInstance): string {
       lines.push(`    ${color.dim('·')} ${t.table}: ${state}${parts}`);
     }
     if (d.sync) lines.push(...renderSync(d.sync, s.runner.alive, color));
+  }
+  if (s.targetWrites?.length) {
+    lines.push(
+      color.yellow(
+        '  warning: the target was written by others while dts syncs; stop those writers until `dts complete` (`dts verify` shows the differences):',
+      ),
+    );
+    for (const w of describeTargetWrites(s.targetWrites)) lines.push(color.yellow(`    ${w}`));
   }
   lines.push(color.dim(`  as of ${s.at}`));
   return lines.join('\n');

@@ -4,6 +4,7 @@ import type { LagWait } from '../../cutover/complete.js';
 import type { CutoverReport } from '../../cutover/sync.js';
 import type { SyncProgress } from '../../replication/index.js';
 import { formatDuration } from './progress.js';
+import { describeTargetWrites } from '../../state/target-writes.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -30,6 +31,12 @@ export function renderCutoverReport(r: CutoverReport, c: ChalkInstance): string 
     lines.push(
       `  dropped on the source: ${[...r.droppedSlots.map((s) => `slot ${s}`), ...r.droppedPublications.map((p) => `publication ${p}`)].join(', ')}`,
     );
+  if (r.targetWrites.length > 0) {
+    lines.push(
+      `  ${c.yellow('warning')}: the target was written by others while dts synced; it may differ from the source (\`dts verify\` shows where):`,
+    );
+    for (const w of describeTargetWrites(r.targetWrites)) lines.push(`    ${w}`);
+  }
   return lines.join('\n');
 }
 

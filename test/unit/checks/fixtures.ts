@@ -66,6 +66,7 @@ export function database(src: SourceDatabase, over: Partial<DatabaseFacts> = {})
     source: fact(src),
     selected: src.relations,
     target: fact(undefined),
+    targetWrites: fact([]),
     ...over,
   };
 }

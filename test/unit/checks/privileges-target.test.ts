@@ -7,7 +7,12 @@ import {
   sessionTimeouts,
   readPrivilege,
 } from '../../../src/checks/privileges.js';
-import { existingObjects, missingRoles, replicationNameClash } from '../../../src/checks/target.js';
+import {
+  existingObjects,
+  missingRoles,
+  replicationNameClash,
+  targetWrites,
+} from '../../../src/checks/target.js';
 import { replicaIdentity } from '../../../src/checks/objects.js';
 import { replicationNames } from '../../../src/catalog/names.js';
 import { judge } from './assess.js';
@@ -191,6 +196,41 @@ describe('target side', () => {
         severity: 'error',
         object: 'crm',
         message: 'not run: cannot read the source catalog: permission denied for table pg_class',
+      },
+    ]);
+  });
+});
+
+describe('target.writes_during_sync', () => {
+  const write = (operation: 'INSERT' | 'DELETE', transactions: number, lastAt: string) => ({
+    database: 'shop',
+    table: 'public."Order Lines"',
+    operation,
+    transactions,
+    firstAt: '2026-11-24T10:00:00.000Z',
+    lastAt,
+    lastRole: 'app',
+    lastApplication: 'billing',
+  });
+
+  it('passes when nobody else wrote, and warns per table with what, when and who otherwise', () => {
+    const quiet = database(sourceDb());
+    expect(judge(targetWrites, facts({ databases: [quiet] }), task())).toEqual([
+      { severity: 'pass', message: 'no writes by others recorded on the target' },
+    ]);
+    const written = database(sourceDb(), {
+      targetWrites: fact([
+        write('DELETE', 1, '2026-11-24T10:05:00.000Z'),
+        write('INSERT', 3, '2026-11-24T10:01:00.000Z'),
+      ]),
+    });
+    expect(judge(targetWrites, facts({ databases: [written] }), task())).toEqual([
+      {
+        severity: 'warn',
+        object: 'shop.public."Order Lines"',
+        message:
+          'written on the target by others while the task syncs: 1 DELETE, 3 INSERT transaction(s), the last at 2026-11-24T10:05:00.000Z by app (billing); those rows may now differ from the source',
+        fix: 'stop writing to the target until `dts complete`, then run `dts verify` to see which rows differ',
       },
     ]);
   });
