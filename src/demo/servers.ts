@@ -1,5 +1,14 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, chmodSync, chownSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  chmodSync,
+  chownSync,
+  writeFileSync,
+  rmSync,
+  readFileSync,
+  existsSync,
+} from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -311,7 +320,11 @@ export async function startLocalStandby(primary: LocalServer, opts: StandbyOptio
       primary.dataDir,
     );
   }
-  for (const f of ['postmaster.pid', 'postmaster.opts']) rmSync(join(data, f), { force: true });
+  // The copy would otherwise keep the primary's slots, the standby's own physical slot among them.
+  for (const f of ['postmaster.pid', 'postmaster.opts', 'pg_replslot'])
+    rmSync(join(data, f), { recursive: true, force: true });
+  mkdirSync(join(data, 'pg_replslot'), { mode: 0o700 });
+  if (user) chownSync(join(data, 'pg_replslot'), user.uid, user.gid);
   const port = await freePort();
   const settings: Record<string, string> = {
     port: String(port),
