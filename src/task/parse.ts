@@ -98,7 +98,8 @@ export function parseTask(text: string, ctx: ParseContext): Task {
     ...(primary
       ? {
           sourcePrimary:
-            file.source.primary?.database || file.source.primary?.url
+            file.source.primary?.database !== undefined ||
+            /^\w+:\/\/[^/?]*\/[^?]/.test(file.source.primary?.url ?? '')
               ? primary
               : { ...primary, database: source.database },
         }
