@@ -83,4 +83,16 @@ export interface Facts {
   /** Undefined when the role may set session_replication_role, else the server's refusal. */
   readonly targetReplicationRole: Fact<string | undefined>;
   readonly selection: Fact<SelectionFacts>;
+  /** The task's `source.primary` (a standby source's primary), when it names one and the mode copies data. */
+  readonly sourcePrimary?: Connected<PrimaryFacts>;
+}
+
+/** What dts needs of a standby's primary. */
+export interface PrimaryFacts {
+  readonly inRecovery: boolean;
+  readonly walLevel: string;
+  /** pg_control_system()'s system identifier; undefined when the role may not read it. */
+  readonly systemId: string | undefined;
+  /** Whether the role may run pg_log_standby_snapshot() (16+; superuser only unless granted). */
+  readonly canLogStandbySnapshot: boolean;
 }

@@ -26,7 +26,15 @@ import type { Side } from '../errors.js';
 import { Secret } from '../task/secret.js';
 import type { Endpoint, Task } from '../task/types.js';
 import { BEHAVIOUR_SETTING_NAMES } from './compatibility.js';
-import type { ConnectFailure, Connected, DatabaseFacts, Facts, Limits, SelectionFacts } from './facts.js';
+import type {
+  ConnectFailure,
+  Connected,
+  DatabaseFacts,
+  Facts,
+  Limits,
+  PrimaryFacts,
+  SelectionFacts,
+} from './facts.js';
 import { TIMEOUT_SETTING_NAMES } from './privileges.js';
 import { SOURCE_SETTING_NAMES } from './source-config.js';
 
@@ -212,6 +220,11 @@ export async function gatherFacts(
     }
   }
 
+  const sourcePrimary =
+    task.sourcePrimary && task.mode !== 'structure'
+      ? await readPrimary(new SideConnections('source', task.sourcePrimary, opts.prompt))
+      : undefined;
+
   if (src.ok) await src.value.close();
   if (tgt.ok) await tgt.value.conn.close();
 
@@ -240,7 +253,43 @@ export async function gatherFacts(
     targetExtensions,
     targetReplicationRole,
     selection,
+    ...(sourcePrimary ? { sourcePrimary } : {}),
   };
+}
+
+/** The standby's primary (`source.primary`): whether it is one, its wal_level, and its system id. */
+async function readPrimary(side: SideConnections): Promise<Connected<PrimaryFacts>> {
+  const c = await side.open({});
+  if (!c.ok) return c;
+  try {
+    const { rows } = await c.value.client.query(
+      `SELECT pg_catalog.pg_is_in_recovery() AS in_recovery, pg_catalog.current_setting('wal_level') AS wal_level,
+              CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000
+                THEN pg_catalog.has_function_privilege('pg_catalog.pg_log_standby_snapshot()', 'EXECUTE')
+                ELSE false END AS can_log`,
+    );
+    const r = rows[0] as { in_recovery: boolean; wal_level: string; can_log: boolean };
+    const systemId = await c.value.client
+      .query('SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()')
+      .then((x) => String((x.rows[0] as { id: string }).id))
+      .catch(() => undefined);
+    return {
+      ok: true,
+      value: {
+        inRecovery: Boolean(r.in_recovery),
+        walLevel: String(r.wal_level),
+        systemId,
+        canLogStandbySnapshot: Boolean(r.can_log),
+      },
+    };
+  } catch (e) {
+    return {
+      ok: false,
+      failure: { message: `cannot read the primary: ${describeError(e)}`, hint: undefined },
+    };
+  } finally {
+    await c.value.close();
+  }
 }
 
 /**

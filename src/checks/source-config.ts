@@ -207,11 +207,12 @@ export const preparedTransactions: Check = {
 
 export const recovery: Check = {
   id: 'source.recovery',
-  severities: 'FAIL when the source is a standby before 16; WARN from 16',
-  title: 'Source is a primary',
+  severities:
+    'FAIL when the source is a standby before 16, or with hot_standby_feedback off, or (full+incremental) without source.primary; INFO for a standby that is ready',
+  title: 'Source is a primary, or a standby ready for logical decoding',
   modes: DATA_MODES,
   passMessage: 'the source is a primary (not in recovery)',
-  assess(facts) {
+  assess(facts, task) {
     const s = need(facts.source);
     if (!s.inRecovery) return [];
     if (s.versionNum < 160000)
@@ -223,14 +224,89 @@ export const recovery: Check = {
           'point the task at the primary server',
         ),
       ];
+    const out = [];
     const feedback = setting(need(facts.sourceSettings), 'hot_standby_feedback');
+    if (feedback !== 'on')
+      out.push(
+        finding(
+          'fail',
+          `the source is a standby with hot_standby_feedback = ${feedback ?? 'unknown'}: vacuum on the primary can remove catalog rows the slot still needs, and the standby then invalidates the slot in the middle of the migration`,
+          'source',
+          'set hot_standby_feedback = on on the standby (and let it stream through a physical slot, primary_slot_name), then SELECT pg_reload_conf()',
+        ),
+      );
+    if (task.mode === 'full+incremental' && !task.sourcePrimary)
+      out.push(
+        finding(
+          'fail',
+          'the source is a standby (read-only): the publication for mode full+incremental must be created on its primary',
+          'source',
+          'add source.primary (url or host/port/user of the primary) to the task file; dts creates and drops only the publication there',
+        ),
+      );
+    if (out.length > 0) return out;
     return [
       finding(
-        'warn',
-        `the source is a standby (in recovery): logical decoding works there from 16 on, but the primary must have wal_level = logical and the standby hot_standby_feedback = on (it is ${feedback ?? 'unknown'}); a failover loses the slot`,
+        'info',
+        task.sourcePrimary
+          ? 'the source is a standby: dts makes the slot there and the publication on source.primary; a promotion or failover of the standby loses the slot (run again from scratch)'
+          : 'the source is a standby: making the slot waits for a running-transactions record from the primary (every 15 s while it writes; never while it is idle): add source.primary, or run SELECT pg_log_standby_snapshot() there',
         'source',
-        'prefer the primary; otherwise set hot_standby_feedback = on on this standby',
       ),
     ];
+  },
+};
+
+export const standbyPrimary: Check = {
+  id: 'source.primary',
+  severities:
+    'FAIL when source.primary cannot be reached, is itself a standby, is another cluster, or has wal_level other than logical; WARN when it may not run pg_log_standby_snapshot()',
+  title: "The standby source's primary (source.primary)",
+  modes: DATA_MODES,
+  passMessage: "no source.primary, or it is the standby's primary with wal_level = logical",
+  assess(facts, task) {
+    const p = facts.sourcePrimary;
+    if (!p || !task.sourcePrimary) return [];
+    const at = 'source.primary';
+    if (!p.ok) return [finding('fail', p.failure.message, at, p.failure.hint)];
+    const out = [];
+    if (p.value.inRecovery)
+      out.push(
+        finding(
+          'fail',
+          'source.primary is in recovery itself: publications can only be created on a primary',
+          at,
+          'point source.primary at the server the standby streams from (primary_conninfo on the standby)',
+        ),
+      );
+    if (p.value.walLevel !== 'logical')
+      out.push(
+        finding(
+          'fail',
+          `wal_level is ${p.value.walLevel} on the primary: logical decoding on a standby needs wal_level = logical on its primary`,
+          at,
+          'set wal_level = logical in postgresql.conf and restart the primary',
+        ),
+      );
+    const standbyId = facts.replication?.ok ? facts.replication.value.systemId : undefined;
+    if (standbyId !== undefined && p.value.systemId !== undefined && standbyId !== p.value.systemId)
+      out.push(
+        finding(
+          'fail',
+          `source.primary is another cluster (system identifier ${p.value.systemId}, the source's is ${standbyId})`,
+          at,
+          'point source.primary at the server the standby streams from (primary_conninfo on the standby)',
+        ),
+      );
+    if (!p.value.canLogStandbySnapshot)
+      out.push(
+        finding(
+          'warn',
+          'the role may not run pg_log_standby_snapshot() on the primary: making the slot on the standby waits up to 15 s for the primary to log a running-transactions record (forever if it is idle)',
+          at,
+          `GRANT EXECUTE ON FUNCTION pg_log_standby_snapshot() TO ${task.sourcePrimary.user}`,
+        ),
+      );
+    return out;
   },
 };

@@ -1,10 +1,15 @@
 import type { Endpoint } from '../task/types.js';
 import { ALL_MODES, finding, type Check, type Draft } from './check.js';
 
-function endpointFindings(side: 'source' | 'target', e: Endpoint): Draft[] {
+function endpointFindings(side: 'source' | 'target' | 'source.primary', e: Endpoint): Draft[] {
   const out: Draft[] = [];
   if (e.password.kind === 'inline') {
-    const variable = side === 'source' ? 'DTS_SOURCE_PASSWORD' : 'DTS_TARGET_PASSWORD';
+    const variable =
+      side === 'target'
+        ? 'DTS_TARGET_PASSWORD'
+        : side === 'source'
+          ? 'DTS_SOURCE_PASSWORD'
+          : 'DTS_PRIMARY_PASSWORD';
     out.push(
       finding(
         'warn',
@@ -35,6 +40,10 @@ export const taskSecrets: Check = {
   modes: ALL_MODES,
   passMessage: 'passwords are references, files or ~/.pgpass; ssh host keys are pinned',
   assess(_facts, task) {
-    return [...endpointFindings('source', task.source), ...endpointFindings('target', task.target)];
+    return [
+      ...endpointFindings('source', task.source),
+      ...(task.sourcePrimary ? endpointFindings('source.primary', task.sourcePrimary) : []),
+      ...endpointFindings('target', task.target),
+    ];
   },
 };

@@ -14,6 +14,14 @@ import {
   readPublishedTables,
   type ExportedSnapshot,
 } from './snapshot.js';
+import {
+  inRecovery,
+  primaryNeeded,
+  primaryPosition,
+  publicationEndpoint,
+  waitForReplay,
+  whileStandbySlotIsMade,
+} from './standby.js';
 import type { CopyPlan } from './types.js';
 import { closeWorkers, openWorkers, type Worker } from './workers.js';
 
@@ -88,9 +96,14 @@ export async function openSnapshot(task: Task, job: DatabaseJob, deps: FullLoadD
  */
 async function takeSnapshot(task: Task, job: DatabaseJob, deps: FullLoadDeps): Promise<OpenSnapshot> {
   const database = job.source;
+  const emit = (text: string) => deps.onEvent?.({ type: 'step', text });
   const prompt = promptOf(deps);
   const { slot, publication } = replicationNames(task, database);
+  const standby = await withConnection(task.source, { side: 'source', database, ...prompt }, (c) =>
+    sql('source', `reading whether ${displayName(database)} is on a standby`, () => inRecovery(c.client)),
+  );
   if (deps.keepSlot) {
+    if (standby && !task.sourcePrimary) throw primaryNeeded(task);
     await withConnection(task.source, { side: 'source', database, ...prompt }, (c) =>
       sql('source', `creating the publication ${publication} (database ${database})`, async () => {
         const facts = await readServerFacts(c.client);
@@ -103,7 +116,21 @@ async function takeSnapshot(task: Task, job: DatabaseJob, deps: FullLoadDeps): P
           sameEncoding: true,
         });
         await dropSlotIfExists(c.client, slot);
-        await createPublication(c.client, publication, tables);
+        if (!standby) {
+          await createPublication(c.client, publication, tables);
+          return;
+        }
+        // A standby is read-only: the publication is made on its primary, and the slot (made next, on
+        // the standby) must see it, so wait until the standby has replayed it.
+        const written = await withConnection(
+          publicationEndpoint(task),
+          { side: 'source', database, ...prompt },
+          async (p) => {
+            await createPublication(p.client, publication, tables);
+            return primaryPosition(p.client);
+          },
+        );
+        await waitForReplay(c.client, written, emit);
       }),
     );
     await deps.afterPublication?.(database);
@@ -112,7 +139,10 @@ async function takeSnapshot(task: Task, job: DatabaseJob, deps: FullLoadDeps): P
   let opened;
   let snapshot;
   try {
-    snapshot = await createSlotWithSnapshot(replication, slot, !deps.keepSlot);
+    const making = createSlotWithSnapshot(replication, slot, !deps.keepSlot);
+    snapshot = standby
+      ? await whileStandbySlotIsMade(task, database, making, { ...prompt, onWait: emit })
+      : await making;
     deps.onEvent?.({
       type: 'snapshot',
       database,

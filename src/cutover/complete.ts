@@ -104,10 +104,17 @@ export async function complete(task: Task, deps: CompleteDeps = {}): Promise<Cut
 
     let endLsn: string | undefined = await deps.endLsn?.();
     if (endLsn === undefined) {
-      const source = await connectInstance(task.source, { side: 'source', ...prompt(deps) });
+      // A standby source: the primary's position, so the cutover covers every commit made there.
+      const source = await connectInstance(task.sourcePrimary ?? task.source, {
+        side: 'source',
+        ...prompt(deps),
+      });
       try {
         const { rows } = await source.client
-          .query('SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn')
+          .query(
+            `SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn()
+                    ELSE pg_catalog.pg_current_wal_insert_lsn() END::text AS lsn`,
+          )
           .catch((e: unknown) => {
             throw sqlError(e, 'source', 'reading the WAL insert position');
           });

@@ -1,5 +1,14 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, chmodSync, chownSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  chmodSync,
+  chownSync,
+  writeFileSync,
+  rmSync,
+  readFileSync,
+  existsSync,
+} from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -220,15 +229,28 @@ export async function startLocalServer(opts: ServerOptions): Promise<LocalServer
     root,
   );
 
+  return serverAt(opts.version, opts.password, bin, user, root, port);
+}
+
+/** The handle of a server running from `root`/data on `port`; registered for the exit clean-up. */
+function serverAt(
+  version: PgVersion,
+  password: string,
+  bin: string,
+  user: { uid: number; gid: number } | undefined,
+  root: string,
+  port: number,
+): LocalServer {
+  const data = join(root, 'data');
   const host = '127.0.0.1';
   const server: LocalServer = {
-    version: opts.version,
+    version,
     host,
     port,
     dataDir: root,
     url: (database = 'postgres') => `postgresql://postgres@${host}:${port}/${encodeURIComponent(database)}`,
     async query(sql, params, database = 'postgres') {
-      const client = new pg.Client({ host, port, user: 'postgres', password: opts.password, database });
+      const client = new pg.Client({ host, port, user: 'postgres', password, database });
       await client.connect();
       try {
         return await client.query(sql, params);
@@ -260,4 +282,68 @@ export async function startLocalServer(opts: ServerOptions): Promise<LocalServer
   };
   running.set(server, bin);
   return server;
+}
+
+export interface StandbyOptions {
+  /** The primary's superuser password (the standby is a copy, so it shares it). */
+  readonly password: string;
+  /** Extra postgresql.conf settings for the standby; hot_standby_feedback defaults to on. */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A hot standby of `primary`, made the way pg_basebackup would but from a cleanly stopped copy (no
+ * pg_basebackup of the embedded versions ships here): a physical slot on the primary keeps the WAL the
+ * standby needs, the primary is stopped, its data folder copied, the primary started again, and the copy
+ * started on its own port with standby.signal and primary_conninfo over the primary's Unix socket (local
+ * connections are trusted, so no password is written anywhere). It streams from the primary until stopped.
+ */
+export async function startLocalStandby(primary: LocalServer, opts: StandbyOptions): Promise<LocalServer> {
+  const bin = await binDir(primary.version);
+  const user = runAs();
+  const slot = `standby_${primary.port}_${Date.now().toString(36)}`;
+  await primary.query('SELECT pg_catalog.pg_create_physical_replication_slot($1, true)', [slot]);
+  const root = mkdtempSync(join(tmpdir(), `dts-pg${primary.version}-standby-`));
+  chmodSync(root, 0o777);
+  const from = join(primary.dataDir, 'data');
+  const data = join(root, 'data');
+  const pgCtl = join(bin, 'pg_ctl');
+  await run(pgCtl, ['stop', '-D', from, '-m', 'fast', '-w'], user, primary.dataDir);
+  try {
+    // cp -a keeps owners and modes (the data folder must stay the postgres user's, mode 0700).
+    execFileSync('cp', ['-a', from, data]);
+  } finally {
+    await run(
+      pgCtl,
+      ['start', '-D', from, '-w', '-t', '60', '-l', join(primary.dataDir, 'server.log')],
+      user,
+      primary.dataDir,
+    );
+  }
+  // The copy would otherwise keep the primary's slots, the standby's own physical slot among them.
+  for (const f of ['postmaster.pid', 'postmaster.opts', 'pg_replslot'])
+    rmSync(join(data, f), { recursive: true, force: true });
+  mkdirSync(join(data, 'pg_replslot'), { mode: 0o700 });
+  if (user) chownSync(join(data, 'pg_replslot'), user.uid, user.gid);
+  const port = await freePort();
+  const settings: Record<string, string> = {
+    port: String(port),
+    unix_socket_directories: `'${root}'`,
+    primary_conninfo: `'host=${primary.dataDir} port=${primary.port} user=postgres application_name=dts_standby'`,
+    primary_slot_name: `'${slot}'`,
+    hot_standby: 'on',
+    hot_standby_feedback: 'on',
+    ...(opts.settings ?? {}),
+  };
+  const conf = Object.entries(settings)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join('\n');
+  writeFileSync(
+    join(data, 'postgresql.conf'),
+    readFileSync(join(data, 'postgresql.conf'), 'utf8') + '\n' + conf + '\n',
+  );
+  writeFileSync(join(data, 'standby.signal'), '');
+  if (user) chownSync(join(data, 'standby.signal'), user.uid, user.gid);
+  await run(pgCtl, ['start', '-D', data, '-w', '-t', '60', '-l', join(root, 'server.log')], user, root);
+  return serverAt(primary.version, opts.password, bin, user, root, port);
 }

@@ -92,7 +92,9 @@ export async function releaseSource(
   }
   for (const database of dbs) {
     const { publication } = replicationNames(task, database);
-    await withConnection(task.source, { side: 'source', database, ...prompt(deps) }, async (s) => {
+    // A standby source's publication lives on its primary (a standby is read-only).
+    const home = task.sourcePrimary ?? task.source;
+    await withConnection(home, { side: 'source', database, ...prompt(deps) }, async (s) => {
       try {
         const found = await s.client.query('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [
           publication,

@@ -324,13 +324,17 @@ export const READ_TIMINGS = `
 SELECT source_database, phase, started_at, finished_at FROM _dts.timings WHERE task = $1
 ORDER BY started_at`;
 
+/** The source's WAL position: the write position on a primary, the replay position on a standby. */
+const SOURCE_LSN = `CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn()
+  ELSE pg_catalog.pg_current_wal_lsn() END`;
+
 /** On the source, for status' lag: its WAL position and its clock, read together. */
-export const SOURCE_POSITION = `SELECT pg_catalog.pg_current_wal_lsn()::text AS lsn, pg_catalog.now() AS now`;
+export const SOURCE_POSITION = `SELECT ${SOURCE_LSN}::text AS lsn, pg_catalog.now() AS now`;
 
 /** WAL each logical slot keeps on the source (readable without privileges: the view is public). */
 export const SLOTS_RETAINED = `
 SELECT slot_name::text AS slot,
-       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint::text AS retained
+       pg_catalog.pg_wal_lsn_diff(${SOURCE_LSN}, restart_lsn)::bigint::text AS retained
 FROM pg_catalog.pg_replication_slots WHERE slot_type = 'logical'`;
 
 /** Is the state there at all (status on a target nothing ran against yet)? */

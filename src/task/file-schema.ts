@@ -50,6 +50,20 @@ export const endpointSchema = z
   })
   .describe('A PostgreSQL server: url, or host/port/user/database');
 
+/**
+ * The source: a primary, or a hot standby of PostgreSQL 16+ (logical decoding works there). A standby is
+ * read-only, so for `mode: full+incremental` the publication is made on its primary, given here.
+ */
+export const sourceSchema = endpointSchema
+  .extend({
+    primary: endpointSchema
+      .optional()
+      .describe(
+        'When the source is a standby: its primary, used only to create and drop the publication and to make the standby reach a consistent point quickly',
+      ),
+  })
+  .describe('The server to migrate from: url, or host/port/user/database');
+
 const patterns = z
   .union([nonEmpty, z.array(nonEmpty)])
   .describe('Glob patterns over schema.table, e.g. public.*');
@@ -132,7 +146,7 @@ export const taskFileSchema = z
       .optional()
       .describe('When to start (ISO-8601 with offset); absent = at once'),
     mode: z.enum(MODES).describe('structure | full | full+incremental'),
-    source: endpointSchema,
+    source: sourceSchema,
     target: endpointSchema,
     objects: objectsSchema.optional(),
     options: optionsSchema.optional(),

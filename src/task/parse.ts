@@ -65,12 +65,22 @@ export function parseTask(text: string, ctx: ParseContext): Task {
       problems.push({ path: [side], line: locator.line([side]), message: 'give url or host' });
     }
   }
+  const primaryFile = (expanded as { source?: { primary?: unknown } }).source?.primary;
+  if (primaryFile && typeof primaryFile === 'object' && !('url' in primaryFile) && !('host' in primaryFile))
+    problems.push({
+      path: ['source', 'primary'],
+      line: locator.line(['source', 'primary']),
+      message: 'give url or host',
+    });
   if (problems.length > 0 || !parsed.success) throw taskError(ctx.file, problems);
 
   const file: TaskFile = parsed.data;
   const base = dirname(resolve(ctx.file));
   const source = normaliseEndpoint(file.source, ['source'], base, ctx.env, locator, problems);
   const target = normaliseEndpoint(file.target, ['target'], base, ctx.env, locator, problems);
+  const primary =
+    file.source.primary &&
+    normaliseEndpoint(file.source.primary, ['source', 'primary'], base, ctx.env, locator, problems);
   if (problems.length > 0 || !source || !target) throw taskError(ctx.file, problems);
   const schedule = file.schedule === undefined ? undefined : new Date(file.schedule);
   if (schedule && Number.isNaN(schedule.getTime())) {
@@ -84,6 +94,16 @@ export function parseTask(text: string, ctx: ParseContext): Task {
     schedule,
     mode: file.mode,
     source,
+    // The primary holds the same databases: unless told otherwise, connect to the source's.
+    ...(primary
+      ? {
+          sourcePrimary:
+            file.source.primary?.database !== undefined ||
+            /^\w+:\/\/[^/?]*\/[^?]/.test(file.source.primary?.url ?? '')
+              ? primary
+              : { ...primary, database: source.database },
+        }
+      : {}),
     target,
     objects: normaliseSelection(file.objects, source),
     options: normaliseOptions(ctx.defaults, file.options),

@@ -84,6 +84,12 @@ export interface Task {
   readonly schedule: Date | undefined;
   readonly mode: Mode;
   readonly source: Endpoint;
+  /**
+   * When `source` is a hot standby: its primary (`source.primary` in the file). dts only creates and
+   * drops the publication there, reads its WAL position for cutover, and asks it to log a running-xacts
+   * record so the standby's slot reaches a consistent point. Absent for a primary source.
+   */
+  readonly sourcePrimary?: Endpoint;
   readonly target: Endpoint;
   readonly objects: Selection;
   readonly options: Options;

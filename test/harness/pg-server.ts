@@ -1,5 +1,6 @@
 import {
   startLocalServer,
+  startLocalStandby,
   type LocalServer,
   type PgVersion,
   type ServerOptions,
@@ -16,4 +17,15 @@ export const SUPERUSER_PASSWORD = 'harness-Secret-7f3a9';
 
 export function startServer(opts: Omit<ServerOptions, 'password'>): Promise<TestServer> {
   return startLocalServer({ ...opts, password: SUPERUSER_PASSWORD });
+}
+
+/**
+ * A hot standby of a test server (same version, hot_standby_feedback on unless `settings` say otherwise),
+ * streaming from it through a physical slot. Stop it before its primary.
+ */
+export function startStandby(
+  primary: TestServer,
+  settings?: Readonly<Record<string, string>>,
+): Promise<TestServer> {
+  return startLocalStandby(primary, { password: SUPERUSER_PASSWORD, ...(settings ? { settings } : {}) });
 }

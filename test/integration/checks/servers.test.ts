@@ -113,7 +113,7 @@ describe('validate: server configuration', () => {
     ]);
   });
 
-  it('a standby source fails before 16 and warns from 16 on', async () => {
+  it('a standby source fails before 16, and from 16 on without hot_standby_feedback', async () => {
     await replica.restart('fast', { standby: true });
     await newest.restart('fast', { standby: true });
     const old = await validate(testTask({ source: replica, target: tight, sourceDb: 'a' }));
@@ -127,6 +127,12 @@ describe('validate: server configuration', () => {
     const recent = await validate(
       testTask({ source: newest, target: tight, sourceDb: 'a', targetOverrides: { sslmode: 'require' } }),
     );
-    expectFinding(recent, 'source.recovery', 'warn', 'logical decoding works there from 16 on', 'source');
+    expectFinding(
+      recent,
+      'source.recovery',
+      'fail',
+      'the source is a standby with hot_standby_feedback = off: vacuum on the primary can remove catalog rows',
+      'source',
+    );
   });
 });

@@ -7,11 +7,13 @@ import {
   recovery,
   replicationSlots,
   slotWalKeepSize,
+  standbyPrimary,
   walLevel,
   walSenders,
   walSenderTimeout,
 } from '../../../src/checks/source-config.js';
 import { fact } from '../../../src/catalog/types.js';
+import type { PrimaryFacts } from '../../../src/checks/facts.js';
 import { judge } from './assess.js';
 import { database, facts, server, sourceDb, task } from './fixtures.js';
 
@@ -159,10 +161,57 @@ describe('transactions and recovery', () => {
   it.each([
     [false, 140000, 'pass'],
     [true, 150000, 'fail'],
-    [true, 160000, 'warn'],
+    [true, 160000, 'fail'],
   ])('in recovery %s on %i: %s', (inRecovery, versionNum, severity) => {
     expect(
       judge(recovery, facts({ source: fact(server({ inRecovery, versionNum })) }), task())[0]!.severity,
     ).toBe(severity);
+  });
+
+  it('a 16+ standby: feedback off fails, full+incremental needs source.primary, else a note', () => {
+    const standby = { source: fact(server({ inRecovery: true, versionNum: 170000, version: '17.0' })) };
+    const off = judge(recovery, facts(standby), task('full'));
+    expect(off.map((f) => f.message)).toEqual([
+      'the source is a standby with hot_standby_feedback = off: vacuum on the primary can remove catalog rows the slot still needs, and the standby then invalidates the slot in the middle of the migration',
+    ]);
+    const on = facts({ ...standby, settings: { hot_standby_feedback: 'on' } });
+    expect(judge(recovery, on, task())).toEqual([
+      {
+        severity: 'fail',
+        object: 'source',
+        message:
+          'the source is a standby (read-only): the publication for mode full+incremental must be created on its primary',
+        fix: 'add source.primary (url or host/port/user of the primary) to the task file; dts creates and drops only the publication there',
+      },
+    ]);
+    expect(judge(recovery, on, task('full'))[0]!.severity).toBe('info');
+    const withPrimary = { ...task(), sourcePrimary: task().source };
+    expect(judge(recovery, on, withPrimary)[0]!.severity).toBe('info');
+  });
+
+  it('source.primary: a standby, another cluster, wal_level replica, no pg_log_standby_snapshot()', () => {
+    const withPrimary = { ...task(), sourcePrimary: task().source };
+    const primary = (v: Partial<PrimaryFacts>) =>
+      facts({
+        replication: { ok: true, value: { systemId: '7', timeline: 1, walPosition: '0/1' } },
+        sourcePrimary: {
+          ok: true,
+          value: { inRecovery: false, walLevel: 'logical', systemId: '7', canLogStandbySnapshot: true, ...v },
+        },
+      });
+    expect(judge(standbyPrimary, primary({}), withPrimary)[0]!.severity).toBe('pass');
+    expect(judge(standbyPrimary, primary({}), task())[0]!.severity).toBe('pass');
+    const bad = primary({
+      inRecovery: true,
+      walLevel: 'replica',
+      systemId: '8',
+      canLogStandbySnapshot: false,
+    });
+    expect(judge(standbyPrimary, bad, withPrimary).map((f) => `${f.severity} ${f.message}`)).toEqual([
+      'fail source.primary is in recovery itself: publications can only be created on a primary',
+      'fail wal_level is replica on the primary: logical decoding on a standby needs wal_level = logical on its primary',
+      "fail source.primary is another cluster (system identifier 8, the source's is 7)",
+      'warn the role may not run pg_log_standby_snapshot() on the primary: making the slot on the standby waits up to 15 s for the primary to log a running-transactions record (forever if it is idle)',
+    ]);
   });
 });

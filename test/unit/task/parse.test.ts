@@ -55,6 +55,27 @@ describe('parseTask', () => {
     expect(task.options.missingRoles).toBe('error');
   });
 
+  it('reads source.primary (a standby source): its database defaults to the source one', () => {
+    const withPrimary = (keys: string) =>
+      parseTask(minimal.replace('target:', `  primary:\n${keys}target:`), ctx).sourcePrimary;
+    expect(parseTask(minimal, ctx).sourcePrimary).toBeUndefined();
+    expect(withPrimary('    host: db0.internal\n    password: ${DTS_SRC_PW}\n')).toMatchObject({
+      host: 'db0.internal',
+      port: 5432,
+      database: 'shop',
+      password: { kind: 'env', variable: 'DTS_SRC_PW' },
+    });
+    expect(withPrimary('    url: postgresql://app@db0:5434\n')).toMatchObject({
+      port: 5434,
+      database: 'shop',
+    });
+    expect(withPrimary('    url: postgresql://app@db0/other\n')).toMatchObject({ database: 'other' });
+    expect(problems(minimal.replace('target:', '  primary:\n    user: app\ntarget:'))).toEqual([
+      '/tasks/shop.yaml: the task file is not valid (1 problem)',
+      'source.primary (line 7): give url or host',
+    ]);
+  });
+
   it('keeps an inline password as a secret that never prints', () => {
     const task = parseTask(minimal.replace('${DTS_SRC_PW}', 'hunter2-inline'), ctx);
     expect(task.source.password.kind).toBe('inline');
