@@ -252,6 +252,15 @@ options:
       expect(s.stdout).toContain(
         `task perms (mode full+incremental): interrupted (no runner); run \`dts run ${file}\` to resume`,
       );
+      // The error that stopped the runner stays in `_dts` for status to show.
+      expect(s.stdout).toMatch(
+        /\n {2}stopped by an error at \S+: target: applying a change failed: permission denied for table items \(SQLSTATE 42501\)\n {2}hint: grant the target role that privilege, then run dts again/,
+      );
+      const sj = await runDts(['status', '--json', file], { env });
+      expect(JSON.parse(sj.stdout).lastError).toMatchObject({
+        message: 'target: applying a change failed: permission denied for table items',
+        sqlstate: '42501',
+      });
       // Nothing after the last applied transaction was applied: the rows are as before the REVOKE.
       const partial = await target.query(`SELECT count(*)::int AS n FROM items`, [], 'perms');
       expect(partial.rows[0]).toEqual({ n: 100 });
@@ -260,6 +269,11 @@ options:
       const second = startRun(['--no-validate', file], runEnv);
       runs.push(second);
       await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 60_000);
+      // Streaming again: the recorded error is cleared.
+      await until(async () => {
+        const r = await target.query(`SELECT last_error FROM _dts.tasks WHERE task = 'perms'`, [], 'perms');
+        return r.rows[0]?.last_error === null;
+      });
       const c = await runDts(['complete', file], { env });
       expect(c.stderr).not.toMatch(/^error:/m);
       expect(c.code).toBe(0);
