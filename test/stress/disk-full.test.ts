@@ -18,7 +18,6 @@ let target: TestServer;
 const dir = mkdtempSync(join(tmpdir(), 'dts-disk-full-'));
 const mnt = join(dir, 'small');
 let mounted = false;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   mkdirSync(mnt);
