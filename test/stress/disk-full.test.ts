@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,9 @@ beforeAll(async () => {
   mounted = true;
   const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  // The postgres OS user must reach the tablespace directory (mkdtemp makes its directory 0700).
+  chmodSync(dir, 0o755);
+  chmodSync(mnt, 0o755);
   mkdirSync(join(mnt, 'ts'));
   chownSync(join(mnt, 'ts'), uid, gid);
   [source, target] = await Promise.all([startServer({ version: 14 }), startServer({ version: 17 })]);
