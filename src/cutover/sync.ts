@@ -2,7 +2,8 @@ import { readCheckpoint } from '../apply/checkpoint.js';
 import { refreshMaterializedViews, stopError, type StopReason } from '../copy/full-load.js';
 import { readMaterializedViews } from '../copy/read.js';
 import { copySequences } from '../copy/sequences.js';
-import { connect, withConnection, type Connection } from '../pg/connect.js';
+import { connect, withConnection } from '../pg/connect.js';
+import { isDtsError } from '../errors.js';
 import { sqlError } from '../pg/errors.js';
 import { formatLsn, parseLsn } from '../pg/lsn.js';
 import type { PasswordPrompt } from '../pg/password.js';
@@ -10,6 +11,7 @@ import { syncDatabase, type SyncProgress, type SyncResult } from '../replication
 import { releaseSource } from '../state/cancel.js';
 import { readTaskTargetWrites, unwatchTask, watchTask, type TargetWrite } from '../state/target-writes.js';
 import { ensureHolds, readHold } from '../state/hold.js';
+import { StateSession } from '../state/session.js';
 import { serveHold } from './hold.js';
 import {
   ensureState,
@@ -20,7 +22,9 @@ import {
   recordCutoverDatabase,
   recordDropped,
   recordTaskPhase,
-  serialized,
+  type Queryable,
+  clearLastError,
+  recordLastError,
   type CutoverRequest,
   type LoadRecord,
 } from '../state/store.js';
@@ -87,10 +91,13 @@ export async function syncUntilCutover(
   loads: readonly LoadRecord[],
   deps: SyncRunDeps = {},
 ): Promise<CutoverReport> {
-  const state = await connect(task.target, { side: 'target', ...prompt(deps) });
   // Status' figures, in _dts: written by the runner every second or so while it syncs. The cutover and
-  // hold polls share the connection: one query at a time.
-  const db = serialized(state.client);
+  // hold polls share the session: one query at a time. A lost connection is opened again at the next
+  // query (a target restart or a cut network must not leave the runner deaf to `dts complete`).
+  const db = new StateSession(
+    () => connect(task.target, { side: 'target', ...prompt(deps) }),
+    await connect(task.target, { side: 'target', ...prompt(deps) }),
+  );
   const figures = new SyncProgressWriter(db, task.name);
   let streaming = new AbortController();
   const stop = () => streaming.abort('stop');
@@ -134,7 +141,13 @@ export async function syncUntilCutover(
     });
     // From here until the cutover only dts may write the target: writes by others are recorded.
     if (!drainedEarlier) await watchTask(task, loads, db, prompt(deps));
+    // A last error recorded by an earlier runner stands until sync streams again.
+    let cleared = false;
     const onProgress = (p: SyncProgress) => {
+      if (p.state === 'streaming' && !cleared) {
+        cleared = true;
+        clearLastError(db, task.name).catch(() => (cleared = false));
+      }
       figures.onProgress(p);
       deps.onProgress?.(p);
     };
@@ -183,13 +196,33 @@ export async function syncUntilCutover(
       deps.onStep?.('the last changes were applied by an earlier run; finishing the cutover');
       await figures.stop();
     }
-    return await cutOver(task, loads, request, state, deps);
+    return await cutOver(task, loads, request, db, deps);
+  } catch (e) {
+    // For `dts status` after this runner is gone (a stop asked for is not an error).
+    if (!(isDtsError(e) && ['interrupted', 'cancelled'].includes(e.code)))
+      await recordLastError(db, task.name, describeStop(e)).catch(() => undefined);
+    throw e;
   } finally {
     clearInterval(poll);
     await figures.stop().catch(() => undefined);
     deps.signal?.removeEventListener('abort', stop);
-    await state.close();
+    await db.close();
   }
+}
+
+/** The error that stops a runner, as status shows it: the message, its SQLSTATE apart, the hint. */
+export function describeStop(e: unknown): {
+  message: string;
+  sqlstate: string | undefined;
+  hint: string | undefined;
+} {
+  let sqlstate: string | undefined;
+  for (let c: unknown = e; c && !sqlstate; c = (c as { cause?: unknown }).cause) {
+    const code = (c as { code?: unknown }).code;
+    if (!isDtsError(c) && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) sqlstate = code;
+  }
+  const message = (e instanceof Error ? e.message : String(e)).replace(/ \(SQLSTATE [0-9A-Z]{5}\)$/, '');
+  return { message, sqlstate, hint: isDtsError(e) ? e.hint : undefined };
 }
 
 /** Run all; when one fails, stop the others (via `onFailure`) and rethrow the first failure. */
@@ -229,7 +262,7 @@ async function cutOver(
   task: Task,
   loads: readonly LoadRecord[],
   request: CutoverRequest,
-  state: Connection,
+  state: Queryable,
   deps: SyncRunDeps,
 ): Promise<CutoverReport> {
   const databases: CutoverDatabaseReport[] = [];
@@ -271,7 +304,7 @@ async function cutOver(
     };
     // For `dts complete`, which reports it from another process.
     await sqlStep('recording the cutover in _dts.cutover_databases', () =>
-      recordCutoverDatabase(state.client, task.name, done),
+      recordCutoverDatabase(state, task.name, done),
     );
     databases.push(done);
   }
@@ -281,13 +314,11 @@ async function cutOver(
     loads.map((l) => l.sourceDatabase),
     deps,
   );
-  await sqlStep('recording the cutover in _dts.tasks', () =>
-    recordDropped(state.client, task.name, released),
-  );
+  await sqlStep('recording the cutover in _dts.tasks', () => recordDropped(state, task.name, released));
   await testPause('DTS_TEST_RELEASED_DELAY_MS');
   const transactions = databases.reduce((n, d) => n + d.transactions, 0);
   await sqlStep('recording phase completed in _dts.tasks', () =>
-    recordCompleted(state.client, task.name, transactions),
+    recordCompleted(state, task.name, transactions),
   );
   const completedAt = new Date();
   return {

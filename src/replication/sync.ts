@@ -102,7 +102,14 @@ export async function syncDatabase(task: Task, database: string, deps: SyncDeps 
   for (;;) {
     const progressBefore = totals.transactions;
     try {
-      const out = await session(task, database, targetDatabase, deps, totals);
+      const out = await session(task, database, targetDatabase, deps, totals).catch(async (e: unknown) => {
+        if (!(e instanceof StopBefore)) throw e;
+        // The schema changed inside a transaction that shared its target transaction with complete
+        // earlier ones: stream again up to that transaction, so those are committed, then stop.
+        const stopAt = deps.stopAt !== undefined && deps.stopAt < e.before ? deps.stopAt : e.before;
+        await session(task, database, targetDatabase, { ...deps, stopAt }, totals);
+        throw e.error;
+      });
       const { transactions, changes, reconnects, replicaRole } = totals;
       const counts = { transactions, changes, reconnects, replicaRole };
       return { database, targetDatabase, ...out, ...counts, durationMs: Date.now() - started };
@@ -123,7 +130,7 @@ export async function syncDatabase(task: Task, database: string, deps: SyncDeps 
         transactions: totals.transactions,
         changes: totals.changes,
         reconnects: totals.reconnects,
-        error: e instanceof Error ? e.message : String(e),
+        error: retryMessage(e),
       });
       if (!(await delay(backoff, deps.signal))) {
         // Aborted while waiting to reconnect: nothing is open, the stored position stands.
@@ -201,6 +208,9 @@ async function session(
     const decoder = new PgoutputDecoder();
     let batchTransactions = 0;
     let batchStarted = 0;
+    // The open source transaction: its commit position, and the applier's change count at its BEGIN.
+    let openFinal: Lsn = ZERO_LSN;
+    let changesAtBegin = 0;
     let lastPing = 0;
     let receivedCommitTimeUs: bigint | undefined;
     let streamed = cursor.applied;
@@ -222,6 +232,18 @@ async function session(
       });
 
     // The only place the slot is confirmed after data: right after the target COMMIT returned.
+    /*
+     * A schema change stops sync, but the complete transactions batched before the one that shows it are
+     * committed first (with their checkpoint), so the stop position is exactly before that transaction.
+     * When that transaction has changes in the batch already, they cannot be taken out of the target
+     * transaction: roll back and stream again up to it (StopBefore, handled in syncDatabase).
+     */
+    const schemaStop = async (e: unknown): Promise<unknown> => {
+      if (!(isDtsError(e) && e.code === 'source-schema-changed') || !cursor.pending) return e;
+      if (cursor.applying && a.changes !== changesAtBegin) return new StopBefore(openFinal, e);
+      await commitBatch();
+      return e;
+    };
     const commitBatch = async () => {
       await a.commit(cursor.received, batchTransactions);
       totals.transactions += batchTransactions;
@@ -283,10 +305,16 @@ async function session(
           const decision = cursor.begin(change.finalLsn);
           if (decision === 'stop') break;
           if (batchTransactions === 0) batchStarted = Date.now();
+          openFinal = change.finalLsn;
+          changesAtBegin = a.changes;
           continue;
         }
         case 'relation':
-          await a.relation(change.relation);
+          try {
+            await a.relation(change.relation);
+          } catch (e) {
+            throw await schemaStop(e);
+          }
           continue;
         case 'commit': {
           if (cursor.commit(change.lsn)) {
@@ -329,8 +357,41 @@ async function session(
   }
 }
 
+/** Internal: stop again before the transaction committing at `before`, then throw `error`. */
+class StopBefore extends Error {
+  constructor(
+    readonly before: Lsn,
+    readonly error: DtsError,
+  ) {
+    super(error.message);
+  }
+}
+
+/**
+ * The target's disk (or the tablespace of a table) is full: SQLSTATE 53100, as the applier's refusal or as
+ * a plain server error (at COMMIT). Sync retries it with backoff like a lost connection: once space is
+ * freed, apply goes on from the stored position; status shows the error meanwhile.
+ */
+export function diskFull(e: unknown): boolean {
+  for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause)
+    if (!isDtsError(c) && (c as { code?: unknown }).code === '53100') return true;
+  return false;
+}
+
+/** What status shows while sync retries after `e`. */
+export function retryMessage(e: unknown): string {
+  if (diskFull(e)) {
+    let c: unknown = e;
+    while (isDtsError(c) && (c as { cause?: unknown }).cause) c = (c as { cause?: unknown }).cause;
+    const why = c instanceof Error ? c.message : String(c);
+    return `target disk full: ${why} (SQLSTATE 53100); free space on the target (or move the table to another tablespace): sync retries and goes on`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Failures a reconnect can cure: the connection, a restart, a slot still held by our previous session. */
 export function transient(e: unknown): boolean {
+  if (diskFull(e)) return true;
   if (isDtsError(e)) {
     if (['connection-refused', 'connection-timeout', 'too-many-connections'].includes(e.code)) return true;
     return e.code === 'server-error' && transient(e.cause);

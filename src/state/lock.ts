@@ -65,8 +65,29 @@ export interface RunnerLock {
   readonly state: TaskState | undefined;
   /** One cheap query on the lock's connection: has `dts cancel` asked this runner to stop? */
   cancelRequested(): Promise<boolean>;
+  /**
+   * After the lock's connection was lost (cancelRequested() failed): reconnect with backoff and take the
+   * lock again. `retaken` when it is ours again; `taken` (with the message) when another runner holds it;
+   * `gave-up` when the target stayed unreachable for `giveUpAfterMs` or `signal` aborted.
+   */
+  retake(opts?: RetakeOptions): Promise<RetakeOutcome>;
+  /** Times the lock was taken again after its connection was lost. */
+  readonly retakes: number;
   release(): Promise<void>;
 }
+
+export interface RetakeOptions {
+  readonly signal?: AbortSignal;
+  /** Give up when reconnecting has failed for this long (default 10 minutes, as sync). */
+  readonly giveUpAfterMs?: number;
+  /** Each failed attempt (for a note). */
+  readonly onAttempt?: (error: unknown, nextInMs: number) => void;
+}
+
+export type RetakeOutcome =
+  | { readonly outcome: 'retaken' }
+  | { readonly outcome: 'taken'; readonly error: DtsError }
+  | { readonly outcome: 'gave-up'; readonly error: unknown };
 
 /**
  * Take the task's runner lock on the target, or throw `already-running` (exit 5).
@@ -80,10 +101,12 @@ export async function acquireRunnerLock(
   task: Task,
   deps: { readonly prompt?: PasswordPrompt } = {},
 ): Promise<RunnerLock> {
-  const c = await connectInstance(task.target, {
-    side: 'target',
-    ...(deps.prompt ? { prompt: deps.prompt } : {}),
-  });
+  const open = () =>
+    connectInstance(task.target, {
+      side: 'target',
+      ...(deps.prompt ? { prompt: deps.prompt } : {}),
+    });
+  let c = await open();
   const name = sql.runnerLockName(task.name);
   try {
     const { backendPid, state } = await (async () => {
@@ -111,10 +134,45 @@ export async function acquireRunnerLock(
       await recordRunner(c.client, task.name, info).catch((e: unknown) => {
         throw sqlError(e, 'target', 'recording the runner in _dts.tasks');
       });
+    let retakes = 0;
+    const retake = async (opts: RetakeOptions = {}): Promise<RetakeOutcome> => {
+      await c.close().catch(() => undefined);
+      const since = Date.now();
+      let backoff = 250;
+      for (;;) {
+        try {
+          const next = await open();
+          try {
+            const taken = await takeAgain(next.client, task.name, info);
+            if (taken) {
+              await next.close();
+              return { outcome: 'taken', error: taken };
+            }
+            c = next;
+            retakes++;
+            return { outcome: 'retaken' };
+          } catch (e) {
+            await next.close();
+            throw e;
+          }
+        } catch (e) {
+          if (Date.now() - since > (opts.giveUpAfterMs ?? 600_000) || opts.signal?.aborted)
+            return { outcome: 'gave-up', error: e };
+          opts.onAttempt?.(e, backoff);
+          await new Promise((r) => setTimeout(r, backoff));
+          if (opts.signal?.aborted) return { outcome: 'gave-up', error: e };
+          backoff = Math.min(backoff * 2, 5_000);
+        }
+      }
+    };
     return {
       info,
       state,
       cancelRequested: () => cancelRequested(c.client, task.name),
+      retake,
+      get retakes() {
+        return retakes;
+      },
       release: async () => {
         await unlock(c.client, name).catch(() => undefined);
         await c.close();
@@ -124,4 +182,25 @@ export async function acquireRunnerLock(
     await c.close();
     throw e;
   }
+}
+
+/**
+ * Take the runner lock again on a new session, for a runner whose lock session was lost. Undefined when
+ * it is ours again (the runner record then names the new server process); the `already-running` error
+ * when another runner holds it now. Other failures (the target still unreachable) are thrown.
+ */
+async function takeAgain(db: Queryable, task: string, info: RunnerInfo): Promise<DtsError | undefined> {
+  const name = sql.runnerLockName(task);
+  const locked = await tryLock(db, name);
+  const backend = (await db.query('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0] as { pid: number };
+  const others = (await runnerLockHolders(db, task)).filter((h) => h.backendPid !== backend.pid);
+  if (!locked || others.length > 0) {
+    if (locked) await unlock(db, name);
+    return alreadyRunning(task, others[0], await readTaskState(db, task).catch(() => undefined));
+  }
+  // The record names the runner by the server process holding the lock: now this one.
+  const state = await readTaskState(db, task);
+  if (state && !['done', 'completed', 'cancelled'].includes(state.phase))
+    await recordRunner(db, task, { ...info, backendPid: backend.pid });
+  return undefined;
 }

@@ -89,6 +89,13 @@ export const CREATE_STATE = [
      ADD COLUMN IF NOT EXISTS sequence_gap bigint,
      ADD COLUMN IF NOT EXISTS dropped_slots text[],
      ADD COLUMN IF NOT EXISTS dropped_publications text[]`,
+  // The error that stopped the last runner (message, SQLSTATE, hint, time), for `dts status` after it died;
+  // cleared once sync streams again.
+  `ALTER TABLE _dts.tasks
+     ADD COLUMN IF NOT EXISTS last_error text,
+     ADD COLUMN IF NOT EXISTS last_error_code text,
+     ADD COLUMN IF NOT EXISTS last_error_hint text,
+     ADD COLUMN IF NOT EXISTS last_error_at timestamptz`,
   `CREATE TABLE IF NOT EXISTS _dts.cutover_databases (
      task text NOT NULL,
      source_database text NOT NULL,
@@ -207,8 +214,21 @@ WHERE task = $1 AND source_database = $2 AND schema_name = $3 AND table_name = $
 export const READ_TASK = `
 SELECT task, mode, phase, started_at, updated_at, runner_pid, runner_host, runner_started_at, runner_backend_pid,
        cancel_requested_at, cutover_lsn::text AS cutover_lsn, cutover_requested_at, completed_at,
-       sync_transactions::text AS sync_transactions
-FROM _dts.tasks WHERE task = $1`;
+       sync_transactions::text AS sync_transactions,
+       -- Through jsonb: status reads a _dts that an older runner made, without these columns.
+       pg_catalog.to_jsonb(t) ->> 'last_error' AS last_error,
+       pg_catalog.to_jsonb(t) ->> 'last_error_code' AS last_error_code,
+       pg_catalog.to_jsonb(t) ->> 'last_error_hint' AS last_error_hint,
+       pg_catalog.to_jsonb(t) ->> 'last_error_at' AS last_error_at
+FROM _dts.tasks t WHERE task = $1`;
+
+export const SET_LAST_ERROR = `
+UPDATE _dts.tasks SET last_error = $2, last_error_code = $3, last_error_hint = $4, last_error_at = pg_catalog.now()
+WHERE task = $1`;
+
+export const CLEAR_LAST_ERROR = `
+UPDATE _dts.tasks SET last_error = NULL, last_error_code = NULL, last_error_hint = NULL, last_error_at = NULL
+WHERE task = $1 AND last_error IS NOT NULL`;
 
 /**
  * The first request wins: a runner may already be draining to it, and any later position would only

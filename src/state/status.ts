@@ -106,6 +106,13 @@ export interface StatusSnapshot {
     readonly backendPid: number | undefined;
   };
   readonly cancelRequestedAt: string | undefined;
+  /** What stopped the last runner, while no runner is running (cleared once sync streams again). */
+  readonly lastError?: {
+    readonly message: string;
+    readonly sqlstate: string | undefined;
+    readonly hint: string | undefined;
+    readonly at: string;
+  };
   readonly updatedAt: string;
   readonly databases: readonly DatabaseStatus[];
   /**
@@ -272,6 +279,16 @@ export function summarizeStatus(
       backendPid: alive ? holders[0]!.backendPid : undefined,
     },
     cancelRequestedAt: state.cancelRequestedAt?.toISOString(),
+    ...(state.lastError && condition !== 'running' && condition !== 'done'
+      ? {
+          lastError: {
+            message: state.lastError.message,
+            sqlstate: state.lastError.sqlstate,
+            hint: state.lastError.hint,
+            at: state.lastError.at.toISOString(),
+          },
+        }
+      : {}),
     updatedAt: state.updatedAt.toISOString(),
     databases,
     ...(sync && SYNC_PHASES.has(state.phase)

@@ -400,6 +400,26 @@ export interface DatabaseState {
   readonly postDataAt: Date | undefined;
 }
 
+/** An error that stopped a runner, as `_dts.tasks` keeps it. */
+export interface RunnerError {
+  readonly message: string;
+  readonly sqlstate: string | undefined;
+  readonly hint: string | undefined;
+  readonly at: Date;
+}
+
+export async function recordLastError(
+  db: Queryable,
+  task: string,
+  e: { message: string; sqlstate: string | undefined; hint: string | undefined },
+): Promise<void> {
+  await db.query(sql.SET_LAST_ERROR, [task, e.message, e.sqlstate ?? null, e.hint ?? null]);
+}
+
+export async function clearLastError(db: Queryable, task: string): Promise<void> {
+  await db.query(sql.CLEAR_LAST_ERROR, [task]);
+}
+
 /** Everything recorded about a task, for `status` and for tests. */
 export interface TaskState {
   readonly task: string;
@@ -415,6 +435,8 @@ export interface TaskState {
   /** When the cutover finished (phase `completed`), and the transactions sync applied in all. */
   readonly completedAt?: Date | undefined;
   readonly syncTransactions?: number | undefined;
+  /** The error that stopped the last runner, until sync streams again. */
+  readonly lastError?: RunnerError | undefined;
   readonly databases: readonly DatabaseState[];
   readonly loads: readonly (LoadRecord & {
     readonly phase: string;
@@ -507,6 +529,15 @@ export async function readTaskState(db: Queryable, task: string): Promise<TaskSt
         : { lsn: String(t.cutover_lsn), requestedAt: date(t.cutover_requested_at)! },
     completedAt: date(t.completed_at),
     syncTransactions: t.sync_transactions == null ? undefined : Number(t.sync_transactions),
+    lastError:
+      t.last_error == null
+        ? undefined
+        : {
+            message: String(t.last_error),
+            sqlstate: t.last_error_code == null ? undefined : String(t.last_error_code),
+            hint: t.last_error_hint == null ? undefined : String(t.last_error_hint),
+            at: date(t.last_error_at)!,
+          },
     databases,
     loads,
     tables,

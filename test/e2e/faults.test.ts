@@ -97,6 +97,27 @@ async function transactionsApplied(database: string): Promise<number> {
   return Number(rows[0]!.n);
 }
 
+/** Poll until `ok` (at most two minutes). */
+async function until(ok: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(200);
+  }
+}
+
+/** Until the runner says it syncs again; a runner that ends first fails the test with what it printed. */
+async function syncing(run: Background): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!run.stderr().includes('resuming sync')) {
+    if (run.child.exitCode !== null || Date.now() > deadline) {
+      const ended = await Promise.race([run.exited, sleep(1000).then(() => undefined)]);
+      throw new Error(`the resumed run did not sync:\n${ended?.stdout ?? ''}\n${run.stderr()}`);
+    }
+    await sleep(200);
+  }
+}
+
 beforeAll(async () => {
   [source, target] = await Promise.all([startServer({ version: 14 }), startServer({ version: 17 })]);
   [toSource, toTarget] = await Promise.all([startProxy(source), startProxy(target)]);
@@ -131,32 +152,31 @@ describe('faults during sync, through a TCP proxy that cuts the links', () => {
       expect(await transactionsApplied('links')).toBeGreaterThan(before);
       expect(run.child.exitCode).toBe(null);
 
-      // The target link: the applier's and the runner lock's sessions drop.
+      // The target link: the applier's, the state's and the runner lock's sessions drop. The runner
+      // reconnects, takes its lock again (nobody else holds it) and goes on applying.
       expect(toTarget.cut()).toBeGreaterThan(0);
       toTarget.refuse(true);
       await sleep(2000);
       toTarget.refuse(false);
-      // The runner either goes on applying, or stops because its lock's session is gone.
-      // A runner that stops does so within seconds of the cut; one that goes on must still be applying.
+      await until(() => run.stderr().includes('links: took the runner lock again (reconnect 1); going on'));
+      expect(run.stderr()).toContain(
+        'links: lost the connection that holds the runner lock on the target; reconnecting',
+      );
       const applied = await transactionsApplied('links');
-      const deadline = Date.now() + 30_000;
-      while (run.child.exitCode === null && run.child.signalCode === null && Date.now() < deadline)
-        await sleep(300);
-      if (run.child.exitCode === null && run.child.signalCode === null)
-        expect(await transactionsApplied('links')).toBeGreaterThan(applied);
-      else {
-        // Without its lock's session the runner stops (another runner could take over): exit 5, resumable.
-        const ended = await run.exited;
-        expect(ended.stderr).toContain(
-          'links: lost the connection that holds the runner lock on the target; stopping',
-        );
-        expect(ended.code).toBe(5);
-        // Resumed without the checks, as after the permission error below: a resumed run's validation
-        // can still fail here right after the cut (not yet understood; see the closing note).
-        run = startRun(['--no-validate', file], runEnv);
-        runs.push(run);
-        await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 60_000);
-      }
+      await until(async () => (await transactionsApplied('links')) > applied);
+      expect(run.child.exitCode).toBe(null);
+      const s = await statusUntil(file, (x) => x.condition === 'running', 30_000);
+      expect((s.databases as { sync: { reconnects: number } }[])[0]!.sync.reconnects).toBeGreaterThan(0);
+
+      // Killed right after a cut, then resumed with its checks: its own slot, publication and `_dts` are
+      // not findings, and the previous runner's walsender going away is waited for.
+      toTarget.cut();
+      toSource.cut();
+      run.child.kill('SIGKILL');
+      await run.exited;
+      run = startRun([file], runEnv);
+      runs.push(run);
+      await syncing(run);
       // The source link again, twice in quick succession (a reconnect that is cut again).
       for (let i = 0; i < 2; i++) {
         toSource.cut();
@@ -232,6 +252,15 @@ options:
       expect(s.stdout).toContain(
         `task perms (mode full+incremental): interrupted (no runner); run \`dts run ${file}\` to resume`,
       );
+      // The error that stopped the runner stays in `_dts` for status to show.
+      expect(s.stdout).toMatch(
+        /\n {2}stopped by an error at \S+: target: applying a change failed: permission denied for table items \(SQLSTATE 42501\)\n {2}hint: grant the target role that privilege, then run dts again/,
+      );
+      const sj = await runDts(['status', '--json', file], { env });
+      expect(JSON.parse(sj.stdout).lastError).toMatchObject({
+        message: 'target: applying a change failed: permission denied for table items',
+        sqlstate: '42501',
+      });
       // Nothing after the last applied transaction was applied: the rows are as before the REVOKE.
       const partial = await target.query(`SELECT count(*)::int AS n FROM items`, [], 'perms');
       expect(partial.rows[0]).toEqual({ n: 100 });
@@ -240,6 +269,11 @@ options:
       const second = startRun(['--no-validate', file], runEnv);
       runs.push(second);
       await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 60_000);
+      // Streaming again: the recorded error is cleared.
+      await until(async () => {
+        const r = await target.query(`SELECT last_error FROM _dts.tasks WHERE task = 'perms'`, [], 'perms');
+        return r.rows[0]?.last_error === null;
+      });
       const c = await runDts(['complete', file], { env });
       expect(c.stderr).not.toMatch(/^error:/m);
       expect(c.code).toBe(0);

@@ -162,6 +162,8 @@ async function runFull(
     controller.abort('interrupted' satisfies StopReason);
   };
   let polling = false;
+  // Set when another runner took the lock while this one had lost it: the run ends with that error.
+  let lostTo: DtsError | undefined;
   const poll = setInterval(() => {
     if (polling || controller.signal.aborted) return;
     polling = true;
@@ -173,9 +175,19 @@ async function runFull(
           controller.abort('cancelled' satisfies StopReason);
         }
       })
-      // The lock's connection is gone, and with it the lock: another runner could start, so stop.
-      .catch(() => {
-        out.note(`${task.name}: lost the connection that holds the runner lock on the target; stopping`);
+      // The lock's connection is gone, and with it the lock: take it again unless another runner did.
+      .catch(async () => {
+        out.note(`${task.name}: lost the connection that holds the runner lock on the target; reconnecting`);
+        const r = await lock.retake({ signal: controller.signal });
+        if (r.outcome === 'retaken') {
+          out.note(`${task.name}: took the runner lock again (reconnect ${lock.retakes}); going on`);
+          return;
+        }
+        if (controller.signal.aborted) return;
+        if (r.outcome === 'taken') {
+          lostTo = r.error;
+          out.note(`${task.name}: another runner took the runner lock meanwhile; stopping`);
+        } else out.note(`${task.name}: could not take the runner lock again; stopping`);
         controller.abort('interrupted' satisfies StopReason);
       })
       .finally(() => (polling = false));
@@ -254,6 +266,8 @@ async function runFull(
       snapshotAt: new Date(d.snapshotAt),
     }));
     return { fullLoad: report, cutover: await runSync(task, loads, ctx, out, controller.signal) };
+  } catch (e) {
+    throw lostTo ?? e;
   } finally {
     clearInterval(poll);
     process.off('SIGINT', onSignal);

@@ -35,6 +35,11 @@ export function renderStatus(s: StatusSnapshot, color: ChalkInstance): string {
       ? `  runner: alive${s.runner.pid !== undefined ? `, pid ${s.runner.pid} on host ${s.runner.host} since ${s.runner.since}` : ''}`
       : `  runner: none${s.runner.pid !== undefined ? ` (last: pid ${s.runner.pid} on host ${s.runner.host}, started ${s.runner.since})` : ''}`,
   );
+  if (s.lastError) {
+    const code = s.lastError.sqlstate ? ` (SQLSTATE ${s.lastError.sqlstate})` : '';
+    lines.push(color.red(`  stopped by an error at ${s.lastError.at}: ${s.lastError.message}${code}`));
+    if (s.lastError.hint) lines.push(`  hint: ${s.lastError.hint}`);
+  }
   if (s.cancelRequestedAt && s.condition === 'running')
     lines.push(`  cancel requested at ${s.cancelRequestedAt}`);
   if (s.source && !s.source.reachable)

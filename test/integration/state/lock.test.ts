@@ -109,4 +109,34 @@ describe('the runner lock', () => {
       runner: { alive: false },
     });
   });
+  it('its session lost: taken again when nobody else holds it; refused (taken) when another runner took it meanwhile', async () => {
+    const task = fullTask(target, 'app', target, 'app', {}, 'lost');
+    const c = await client('app');
+    await ensureState(c);
+    await recordTask(c, 'lost', 'full+incremental', 'syncing');
+    const lock = await acquireRunnerLock(task);
+    try {
+      await c.query('SELECT pg_catalog.pg_terminate_backend($1)', [lock.info.backendPid]);
+      await expect(lock.cancelRequested()).rejects.toThrow();
+      expect(await lock.retake()).toEqual({ outcome: 'retaken' });
+      expect(lock.retakes).toBe(1);
+      const [holder] = await runnerLockHolders(c, 'lost');
+      expect(holder!.backendPid).not.toBe(lock.info.backendPid);
+      // The runner record names the new server process, so status trusts it.
+      expect(await status(task)).toMatchObject({ condition: 'running', runner: { pid: process.pid } });
+      expect(await lock.cancelRequested()).toBe(false);
+
+      // Lost again, and another runner takes the lock before this one reconnects.
+      await c.query('SELECT pg_catalog.pg_terminate_backend($1)', [holder!.backendPid]);
+      const other = await client('app');
+      await other.query(sql.TRY_LOCK, [sql.LOCK_SPACE, sql.runnerLockName('lost')]);
+      const r = await lock.retake({ giveUpAfterMs: 5_000 });
+      expect(r.outcome).toBe('taken');
+      expect(r.outcome === 'taken' && r.error).toMatchObject({ code: 'already-running', exitCode: 5 });
+      await other.end();
+    } finally {
+      await lock.release();
+      await c.end();
+    }
+  });
 });

@@ -122,8 +122,32 @@ describe('incremental sync 14 -> 17', () => {
       /public\.t .*column b exists on the source but not on the target/,
     );
     expect((err as DtsError).hint).toMatch(/run the same DDL on the target, then run dts again/);
+    // All three transactions were committed before sync read any: the first was applied, batched with
+    // the DDL'd one, and committed with its position before the stop.
+    expect(await rowsOf(target, 'ddl', 't')).toEqual(['(1,before)']);
+    expect(await storedPosition(target, 'ddl')).toBeGreaterThan(start);
     await target.query(`ALTER TABLE t ADD COLUMN b int`, [], 'ddl');
     await syncDatabase(task, 'ddl', { fromLsn: start, stopAt });
+    expect(await rowsOf(target, 'ddl', 't')).toEqual(await rowsOf(source, 'ddl', 't'));
+
+    // The DDL'd transaction wrote another table first: that change is in the batch already, so sync rolls
+    // back and streams again up to that transaction; the one before it is still committed.
+    await source.query(`CREATE TABLE other (id int PRIMARY KEY)`, [], 'ddl');
+    await target.query(`CREATE TABLE other (id int PRIMARY KEY)`, [], 'ddl');
+    await source.query(`INSERT INTO other VALUES (1)`, [], 'ddl');
+    await source.query(
+      `BEGIN; INSERT INTO other VALUES (2); ALTER TABLE t ADD COLUMN c int; INSERT INTO t VALUES (3, 'c', 3, 3); COMMIT`,
+      [],
+      'ddl',
+    );
+    const stopAt2 = await currentLsn(source, 'ddl');
+    const err3 = await syncDatabase(task, 'ddl', { stopAt: stopAt2 }).catch((e: unknown) => e);
+    expect((err3 as DtsError).code).toBe('source-schema-changed');
+    expect((err3 as DtsError).message).toMatch(/column c exists on the source but not on the target/);
+    expect(await rowsOf(target, 'ddl', 'other')).toEqual(['(1)']);
+    await target.query(`ALTER TABLE t ADD COLUMN c int`, [], 'ddl');
+    await syncDatabase(task, 'ddl', { stopAt: stopAt2 });
+    expect(await rowsOf(target, 'ddl', 'other')).toEqual(['(1)', '(2)']);
     expect(await rowsOf(target, 'ddl', 't')).toEqual(await rowsOf(source, 'ddl', 't'));
 
     // A table created on the source (FOR ALL TABLES publishes it at once).

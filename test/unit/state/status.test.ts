@@ -160,3 +160,34 @@ describe('renderStatus', () => {
     );
   });
 });
+
+describe('the error that stopped the last runner', () => {
+  const lastError = {
+    message: 'target: applying a change failed: permission denied for table items',
+    sqlstate: '42501',
+    hint: 'grant the target role that privilege, then run dts again',
+    at: at(50),
+  };
+
+  it('is shown, with its SQLSTATE and hint, while no runner runs', () => {
+    const s = summarizeStatus(state('syncing', { lastError }), [], 'shop.yaml', at(60));
+    expect(s.condition).toBe('interrupted');
+    expect(s.lastError).toEqual({ ...lastError, at: '2026-11-24T10:00:50.000Z' });
+    const text = renderStatus(s, new Chalk({ level: 0 }));
+    expect(text).toContain(
+      '\n  stopped by an error at 2026-11-24T10:00:50.000Z: target: applying a change failed: permission denied for table items (SQLSTATE 42501)\n' +
+        '  hint: grant the target role that privilege, then run dts again\n',
+    );
+  });
+
+  it('is not shown while a runner runs', () => {
+    const s = summarizeStatus(
+      state('syncing', { lastError }),
+      [{ backendPid: 777, database: 'shop_new' }],
+      'shop.yaml',
+      at(60),
+    );
+    expect(s.lastError).toBe(undefined);
+    expect(renderStatus(s, new Chalk({ level: 0 }))).not.toContain('stopped by an error');
+  });
+});
