@@ -88,6 +88,7 @@ interface Runner {
 function startDts(file: string): Runner {
   const prof = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
   const child = spawn(process.execPath, [...prof, DTS_BIN, 'run', file, '--no-validate'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -404,7 +405,7 @@ target:
 
     // In sync: the copy, then the first applied transaction (marker 1).
     runner = startDts(file);
-    await until('the copy and the start of sync', () => syncing(file), 300_000, 300);
+    await until('the copy and the start of sync', () => syncing(file), 300_000, 300, runner);
     await s.query(`INSERT INTO marker VALUES (1)`, [], DB);
     await until('sync', markerOn(t, 1), 120_000, 20, runner);
     let stopped = await runner.stop();
