@@ -450,9 +450,11 @@ target:
         ms: performance.now() - t0,
         peakKb: runner.peakKb(),
       };
+      const bigCpu = await cpuReport(s, t, big.ms, runner.pid);
       await runner.stop();
       runner = undefined;
       report(big);
+      line(bigCpu);
       results.push(big);
     }
 

@@ -71,7 +71,8 @@ export class ReplicationStream {
     opts: StreamOptions,
   ) {
     this.confirmed = initialConfirmed;
-    this.high = opts.highWaterBytes ?? 2 * 1024 * 1024;
+    // Counted in message bytes, but what waits is decoded: a Change takes a few times its message's size.
+    this.high = opts.highWaterBytes ?? 1024 * 1024;
   }
 
   /** Check the slot, set output settings and start streaming on a `replication=database` connection. */
