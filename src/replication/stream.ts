@@ -37,8 +37,8 @@ interface Connected {
 /**
  * One START_REPLICATION session over our own pg connection (pg-logical-replication's service is not
  * used: its timer confirms everything *received* even with `auto: false` (#174), it confirms lsn+1, never
- * answers keepalive requests and has no flow control without auto-acknowledging; only its pgoutput parser
- * is reused, in decode.ts).
+ * answers keepalive requests and has no flow control without auto-acknowledging; its pgoutput parser is
+ * not used either, see decode.ts). Each data message is decoded as it arrives, into the queue.
  *
  * What the server is told is `confirmed`, which only `confirm()` moves, forward only. Keepalive requests are
  * answered at once from the socket handler with that position, and a status update is sent every
