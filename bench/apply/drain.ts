@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     'big-rows': { type: 'string', default: '1000000' },
     'no-build': { type: 'boolean', default: false },
     'no-native': { type: 'boolean', default: false },
+    /** Seconds of the live workload whose lag is sampled (0 skips that part). */
+    'live-seconds': { type: 'string', default: '20' },
     /** Write a V8 CPU profile of each dts run into this folder. */
     profile: { type: 'string' },
   },
@@ -40,6 +42,7 @@ const seconds = Number(args.seconds);
 const clients = Number(args.clients);
 const accounts = Number(args.accounts);
 const bigRows = Number(args['big-rows']);
+const liveSeconds = Number(args['live-seconds']);
 
 const DB = 'bench';
 const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -168,7 +171,11 @@ async function digest(s: TestServer): Promise<string> {
   return parts.join(' ');
 }
 
-async function pgbench(source: TestServer, dir: string): Promise<{ tx: number; tps: string }> {
+async function pgbench(
+  source: TestServer,
+  dir: string,
+  secs = seconds,
+): Promise<{ tx: number; tps: string }> {
   const script = join(dir, 'tx.sql');
   writeFileSync(script, SCRIPT);
   const r = await exec(
@@ -180,7 +187,7 @@ async function pgbench(source: TestServer, dir: string): Promise<{ tx: number; t
       '-j',
       String(clients),
       '-T',
-      String(seconds),
+      String(secs),
       '-f',
       script,
       conninfo(source, DB),
@@ -191,6 +198,122 @@ async function pgbench(source: TestServer, dir: string): Promise<{ tx: number; t
   const tx = /number of transactions actually processed: (\d+)/.exec(r.stdout);
   const tps = /tps = ([\d.]+)/.exec(r.stdout);
   return { tx: Number(tx?.[1] ?? NaN), tps: tps?.[1] ?? '?' };
+}
+
+/** CPU seconds (user + system) a process has used since it started; 0 when it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** The walsender(s) on the source and the backends of other sessions on the target, by pid. */
+async function serverPids(source: TestServer, target: TestServer) {
+  const ws = await source.query<{ pid: number }>(`SELECT pid FROM pg_stat_replication`, [], DB);
+  const tb = await target.query<{ pid: number; backend_type: string }>(
+    `SELECT pid, backend_type FROM pg_stat_activity
+     WHERE datname = $1 AND pid <> pg_backend_pid()
+       AND (backend_type = 'client backend' OR backend_type LIKE 'logical replication%')`,
+    [DB],
+    DB,
+  );
+  return { walsenders: ws.rows.map((r) => r.pid), target: tb.rows.map((r) => r.pid) };
+}
+
+/** Who was busy during a drain: CPU seconds of the consumer, the walsender and the target backends. */
+async function cpuReport(
+  source: TestServer,
+  target: TestServer,
+  ms: number,
+  consumerPid: number | undefined,
+): Promise<string> {
+  const { walsenders, target: backends } = await serverPids(source, target);
+  const sum = (pids: number[]) => pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const pct = (s: number) => `${s.toFixed(2)} s (${((s / ms) * 100_000).toFixed(0)}% of the drain)`;
+  const parts = [
+    ...(consumerPid ? [`dts process ${pct(cpuSeconds(consumerPid))}`] : []),
+    `walsender ${pct(sum(walsenders))}`,
+    `target backends ${pct(sum(backends))}`,
+  ];
+  return `  CPU since the consumer started: ${parts.join(', ')}`;
+}
+
+const lsnNum = (t: string) => {
+  const [h, l] = t.split('/');
+  return (BigInt(`0x${h}`) << 32n) | BigInt(`0x${l}`);
+};
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * Lag under a live workload at full speed: pgbench runs `liveSeconds` while the source's WAL position and
+ * the consumer's applied position (`appliedSql` on the target: a commit end LSN) are sampled every 250 ms.
+ * Lag in bytes is their difference; lag in seconds is how long ago the source's WAL position was where the
+ * applied position is now (linear between samples). Then a marker is committed and the time until it is on
+ * the target is the catch-up time after the workload.
+ */
+async function liveLag(
+  method: string,
+  source: TestServer,
+  target: TestServer,
+  dir: string,
+  appliedSql: string,
+  markerId: number,
+): Promise<void> {
+  const history: { t: number; lsn: bigint }[] = [];
+  const lags: { s: number; bytes: number }[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const next = performance.now() + 250;
+      const [src, app] = await Promise.all([
+        source.query<{ l: string }>(`SELECT pg_current_wal_lsn()::text AS l`, [], DB),
+        target.query<{ l: string | null }>(appliedSql, [], DB),
+      ]);
+      const t = performance.now();
+      const srcLsn = lsnNum(src.rows[0]!.l);
+      history.push({ t, lsn: srcLsn });
+      const applied = app.rows[0]?.l ? lsnNum(app.rows[0].l) : 0n;
+      let at = t;
+      if (applied < srcLsn) {
+        const i = history.findIndex((h) => h.lsn >= applied);
+        if (i <= 0) at = history[0]!.t;
+        else {
+          const a = history[i - 1]!;
+          const b = history[i]!;
+          at = a.t + ((b.t - a.t) * Number(applied - a.lsn)) / Number(b.lsn - a.lsn || 1n);
+        }
+      }
+      lags.push({ s: (t - at) / 1000, bytes: Number(srcLsn > applied ? srcLsn - applied : 0n) });
+      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+    }
+  })();
+  const pb = await pgbench(source, dir, liveSeconds);
+  sampling = false;
+  await sampler;
+  const end = performance.now();
+  await source.query(`INSERT INTO marker VALUES ($1)`, [markerId], DB);
+  await until(`${method} catching up`, markerOn(target, markerId), 600_000);
+  const caughtUp = performance.now() - end;
+  const secs = lags.map((l) => l.s).sort((a, b) => a - b);
+  const bytes = lags.map((l) => l.bytes).sort((a, b) => a - b);
+  line(
+    `  ${method} live: pgbench ${clients} clients ${liveSeconds} s, ${num(pb.tx)} transactions (${pb.tps} tps); ` +
+      `${lags.length} samples`,
+  );
+  line(
+    `    lag s p50 ${percentile(secs, 50).toFixed(2)} p95 ${percentile(secs, 95).toFixed(2)} max ${secs.at(-1)?.toFixed(2)}; ` +
+      `lag kB p50 ${num(percentile(bytes, 50) / 1024)} p95 ${num(percentile(bytes, 95) / 1024)} max ${num((bytes.at(-1) ?? 0) / 1024)}; ` +
+      `caught up ${sec(caughtUp)} s after the workload ended`,
+  );
 }
 
 interface Drain {
@@ -282,7 +405,7 @@ target:
 
     // In sync: the copy, then the first applied transaction (marker 1).
     runner = startDts(file);
-    await until('the copy and the start of sync', () => syncing(file), 300_000, 300);
+    await until('the copy and the start of sync', () => syncing(file), 300_000, 300, runner);
     await s.query(`INSERT INTO marker VALUES (1)`, [], DB);
     await until('sync', markerOn(t, 1), 120_000, 20, runner);
     let stopped = await runner.stop();
@@ -298,10 +421,12 @@ target:
     runner = startDts(file);
     await until('dts drain', markerOn(t, 2), 600_000, 20, runner);
     const dts = { method: 'dts', ...w, ms: performance.now() - t0, peakKb: runner.peakKb() };
+    const dtsCpu = await cpuReport(s, t, dts.ms, runner.pid);
     stopped = await runner.stop();
     runner = undefined;
     results.push(dts);
     report(dts);
+    line(dtsCpu);
     const [ds, dt] = await Promise.all([digest(s), digest(t)]);
     line(`  target ${ds === dt ? 'equals' : 'DIFFERS FROM'} the source (count and md5 of every table)`);
     if (ds !== dt) return 1;
@@ -325,10 +450,23 @@ target:
         ms: performance.now() - t0,
         peakKb: runner.peakKb(),
       };
+      const bigCpu = await cpuReport(s, t, big.ms, runner.pid);
       await runner.stop();
       runner = undefined;
       report(big);
+      line(bigCpu);
       results.push(big);
+    }
+
+    if (liveSeconds > 0) {
+      line();
+      line(`dts: lag under a live workload (runner in sync, pgbench at full speed)`);
+      runner = startDts(file);
+      await s.query(`INSERT INTO marker VALUES (5)`, [], DB);
+      await until('dts sync', markerOn(t, 5), 600_000, 20, runner);
+      await liveLag('dts', s, t, dir, `SELECT max(lsn)::text AS l FROM _dts.apply_position`, 6);
+      await runner.stop();
+      runner = undefined;
     }
 
     if (!args['no-native']) {
@@ -348,10 +486,24 @@ target:
       await t.query(`ALTER SUBSCRIPTION native_sub ENABLE`, [], DB);
       await until('native drain', markerOn(t, 4), 600_000);
       const native = { method: 'native', ...nw, ms: performance.now() - t0 };
+      const nativeCpu = await cpuReport(s, t, native.ms, undefined);
       report(native);
+      line(nativeCpu);
       results.push(native);
       const [ns, nt] = await Promise.all([digest(s), digest(t)]);
       line(`  target ${ns === nt ? 'equals' : 'DIFFERS FROM'} the source (count and md5 of every table)`);
+      if (liveSeconds > 0) {
+        line();
+        line(`native: lag under a live workload (subscription in sync, pgbench at full speed)`);
+        await liveLag(
+          'native',
+          s,
+          t,
+          dir,
+          `SELECT max(remote_lsn)::text AS l FROM pg_catalog.pg_replication_origin_status`,
+          7,
+        );
+      }
       await t.query(`ALTER SUBSCRIPTION native_sub DISABLE`, [], DB);
       await t.query(`DROP SUBSCRIPTION native_sub`, [], DB);
     }

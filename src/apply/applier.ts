@@ -1,3 +1,4 @@
+import copyStreams from 'pg-copy-streams';
 import { DtsError, ExitCode } from '../errors.js';
 import type { Connection } from '../pg/connect.js';
 import { isPgServerError } from '../pg/errors.js';
@@ -181,17 +182,15 @@ export class Applier {
       this.beginPending = false;
     }
     if (statements.length === 0) return;
-    const text = statements.map((s) => s.text).join(';\n');
-    const running = this.conn.client
-      .query(text)
+    const lastLsn = this.committing;
+    const running = this.run(statements)
       .catch((e: unknown) => {
         throw isPgServerError(e) && REFUSED.test(e.code ?? '') ? refused(e) : e;
       })
-      .then((out: unknown) => {
-        const results = (Array.isArray(out) ? out : [out]) as { rowCount: number | null }[];
+      .then((counts) => {
         statements.forEach((s, i) => {
           if (s.rows === undefined) return;
-          const n = results[i]?.rowCount ?? 0;
+          const n = counts[i] ?? 0;
           if (n === s.rows) return;
           if (s === last) throw positionMoved(this.key, lastLsn);
           throw s.missing
@@ -199,10 +198,50 @@ export class Applier {
             : new Error(`apply: a statement changed ${n} rows instead of ${s.rows}`);
         });
       });
-    const lastLsn = this.committing;
     // Awaited by settle(); until then a failure must not count as unhandled.
     running.catch(() => undefined);
     this.inflight = running;
+  }
+
+  /**
+   * Run statements in order and return each one's row count. Consecutive SQL statements go as one
+   * simple query; a COPY goes as its own, with its rows. All are queued on the connection at once (it runs
+   * them one after the other), so there is no wait between them; after a failure the target refuses the
+   * rest of the transaction, and the first failure is what this rejects with.
+   */
+  private run(statements: readonly Statement[]): Promise<number[]> {
+    const db = this.conn.client;
+    const parts: Promise<number[]>[] = [];
+    let group: Statement[] = [];
+    const flush = () => {
+      if (group.length === 0) return;
+      const text = group.map((s) => s.text).join(';\n');
+      parts.push(
+        db
+          .query(text)
+          .then((out: unknown) =>
+            ((Array.isArray(out) ? out : [out]) as { rowCount: number | null }[]).map((r) => r.rowCount ?? 0),
+          ),
+      );
+      group = [];
+    };
+    for (const s of statements) {
+      if (s.copy === undefined) {
+        group.push(s);
+        continue;
+      }
+      flush();
+      const stream = db.query(copyStreams.from(s.text));
+      parts.push(
+        new Promise<number[]>((resolve, reject) => {
+          stream.on('error', reject);
+          stream.on('finish', () => resolve([stream.rowCount]));
+        }),
+      );
+      stream.end(s.copy);
+    }
+    flush();
+    return Promise.all(parts).then((counts) => counts.flat());
   }
 
   /** Wait for the send in flight; throws what it failed with. */

@@ -10,10 +10,17 @@ export interface Statement {
   readonly rows: number | undefined;
   /** What a short row count means: the row the source changed is not on the target. */
   readonly missing?: { readonly map: TableMap; readonly what: 'update' | 'delete' };
+  /** The rows of a `COPY ... FROM STDIN` statement, in text format (it is its own round trip). */
+  readonly copy?: string;
 }
 
 /** Rows per multi-row statement (a bound on statement size, not on what is pending). */
 const ROWS_PER_STATEMENT = 2_000;
+/**
+ * A run of at least this many inserts into one table goes as one COPY (a round trip of its own, so not
+ * worth it for a few rows, which travel as a multi-row INSERT with the other statements).
+ */
+const COPY_MIN_ROWS = 100;
 
 type Row = readonly (string | null)[];
 
@@ -164,7 +171,7 @@ export class Batch {
       this.one(map, text, 'update');
       return;
     }
-    const keys = [JSON.stringify(id.values)];
+    const keys = [keyString(id.values)];
     if (old !== undefined) {
       const next = keyOf(map, values);
       if (next !== undefined && next !== keys[0]) keys.push(next);
@@ -202,7 +209,7 @@ export class Batch {
       this.one(map, text, 'delete');
       return;
     }
-    this.keyed(map, [JSON.stringify(id.values)]).deletes.push(id.values);
+    this.keyed(map, [keyString(id.values)]).deletes.push(id.values);
   }
 
   truncate(maps: readonly TableMap[], restartIdentity: boolean, cascade: boolean): void {
@@ -223,6 +230,8 @@ export class Batch {
     const { map } = s;
     const { schema, name } = map.target;
     const key = keyMatch(map);
+    const joins = !map.keyIndexed && (s.deletes.length > 0 || s.updates.size > 0);
+    if (joins) for (const text of sql.JOINS_ON) this.sealed.push({ text, rows: undefined });
     for (const rows of chunks(s.deletes))
       this.sealed.push({
         text: sql.deleteValues(schema, name, key, rows),
@@ -236,6 +245,7 @@ export class Batch {
           rows: rows.length,
           missing: { map, what: 'update' },
         });
+    if (joins) for (const text of sql.JOINS_OFF) this.sealed.push({ text, rows: undefined });
     this.pushInserts(map, s.inserts);
     for (const op of s.ordered) {
       if (op.kind === 'insert') this.pushInserts(map, op.rows);
@@ -249,6 +259,12 @@ export class Batch {
     const { schema, name } = map.target;
     if (cols.length === 0) {
       for (const _ of rows) this.sealed.push({ text: `INSERT INTO ${quoted(map)} DEFAULT VALUES`, rows: 1 });
+      return;
+    }
+    if (rows.length >= COPY_MIN_ROWS) {
+      let data = '';
+      for (const row of rows) data += sql.copyRow(row);
+      this.sealed.push({ text: sql.copyIn(schema, name, cols), rows: rows.length, copy: data });
       return;
     }
     const overriding = map.identityAlways.some((always, i) => always && map.write[i]);
@@ -300,7 +316,15 @@ function keyOf(map: TableMap, values: readonly Value[]): string | undefined {
     if (v === undefined || v === UNCHANGED) return undefined;
     key.push(v);
   }
-  return key.length ? JSON.stringify(key) : undefined;
+  return key.length ? keyString(key) : undefined;
+}
+
+/**
+ * A row's key values as one string, to tell keys apart: joined by NUL, which no text value can contain
+ * (a key of one column is its value as it is). Key values are never NULL.
+ */
+function keyString(values: readonly (string | null)[]): string {
+  return values.length === 1 ? (values[0] ?? '') : values.join('\0');
 }
 
 /** Which columns identify the row, with their values: the old tuple for FULL, else the key columns. */

@@ -50,6 +50,14 @@ export interface TableMap {
    * row of the same statement still holds.
    */
   readonly batchUpdates: boolean;
+  /**
+   * A unique index of the target covers only key columns, none of them compared as text: each row of a
+   * multi-row UPDATE or DELETE is then found by an index lookup. The apply session turns hash and merge
+   * joins off for that (the planner otherwise hashes the VALUES list and scans the whole table for each
+   * statement, twice the target's CPU per row); for a table without such an index they are on again
+   * around its statements.
+   */
+  readonly keyIndexed: boolean;
 }
 
 /** Below this OID types are built in and have the same OID on every server. */
@@ -123,5 +131,10 @@ export function mapRelation(relation: Relation, target: TargetTable | undefined)
     key.length > 0 &&
     target.uniqueIndexes !== undefined &&
     target.uniqueIndexes.every((cols) => key.every((k) => cols.includes(k)));
-  return { relation, target, write, identityAlways, match, full, batchUpdates };
+  const keyIndexed =
+    !full &&
+    key.length > 0 &&
+    relation.columns.every((c, i) => !c.key || !match[i]!.asText) &&
+    (target.uniqueIndexes ?? []).some((cols) => cols.length > 0 && cols.every((c) => key.includes(c)));
+  return { relation, target, write, identityAlways, match, full, batchUpdates, keyIndexed };
 }

@@ -1,96 +1,139 @@
-import { PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import { parseLsn, type Lsn } from '../pg/lsn.js';
-import { UNCHANGED, type Change, type Relation, type Value } from './change.js';
+import { readLsn, type Lsn } from '../pg/lsn.js';
+import { UNCHANGED, type Change, type Relation, type ReplicaIdentity, type Value } from './change.js';
 
-const identity = (text: string): string => text;
+/** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01). */
+const PG_EPOCH_US = 946_684_800_000_000n;
 
-/**
- * pgoutput's parser with every column kept as the source's text. The library decodes values with
- * node-postgres' *global* type parsers (timestamptz becomes a Date and loses microseconds, json becomes an
- * object); changing that registry would change every other pg client in the process. Instead each
- * Relation message's column parsers are replaced with the identity as it is parsed; the parser caches that
- * same relation object, so every later tuple of the relation is read as text.
- */
-class TextPgoutputPlugin extends PgoutputPlugin {
-  override parse(buffer: Buffer): Pgoutput.Message {
-    const msg = super.parse(buffer);
-    if (msg.tag === 'relation') for (const c of msg.columns) c.parser = identity;
-    return msg;
-  }
-}
-
-type Tuple = Record<string, unknown> | null;
+const IDENTITY: Record<number, ReplicaIdentity> = {
+  0x64: 'default', // d
+  0x6e: 'nothing', // n
+  0x66: 'full', // f
+  0x69: 'index', // i
+};
 
 /**
- * Turns pgoutput payloads (the part of an XLogData message after its 25-byte header) into `Change`s.
- * Only `plugin.parse()` of the library is used; the transport is ours (see stream.ts). Protocol version 1,
- * no streaming of in-progress transactions (the library cannot parse those messages).
+ * Turns pgoutput payloads (the part of an XLogData message after its 25-byte header) into `Change`s, reading
+ * the protocol-1 message formats (PostgreSQL docs, "Logical Replication Message Formats") straight from the
+ * buffer. Every value stays the source's text, never reinterpreted; nothing is kept that points into the
+ * buffer, so the caller may reuse it as soon as `decode` returns (the stream decodes each message in the
+ * socket handler, without copying it).
+ *
+ * Why not pg-logical-replication's parser, which dts used before: it decodes values with node-postgres'
+ * *global* type parsers (timestamptz would lose its microseconds), builds an object keyed by column name
+ * for every tuple, and formats each LSN as a string that dts parses back; on a backlog of small transactions
+ * that was most of the decoding time. Streaming of in-progress transactions (protocol 2) is not requested.
  */
 export class PgoutputDecoder {
-  private readonly plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [] });
   private readonly relations = new Map<number, Relation>();
+  /** Type messages (sent before the Relation of a table using a non-built-in type): oid -> schema.name. */
+  private readonly types = new Map<number, string>();
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
 
   /** One Change, or undefined for messages dts has no use for (Type, Origin, logical messages). */
   decode(payload: Buffer): Change | undefined {
-    const msg = this.plugin.parse(payload);
-    switch (msg.tag) {
-      case 'begin':
-        return { kind: 'begin', finalLsn: lsnOf(msg.commitLsn, 'begin'), xid: msg.xid };
-      case 'commit':
-        return {
-          kind: 'commit',
-          lsn: lsnOf(msg.commitEndLsn, 'commit end'),
-          finalLsn: lsnOf(msg.commitLsn, 'commit'),
-          // The library already moved it from PostgreSQL's epoch (2000-01-01) to the Unix epoch.
-          commitTimeUs: BigInt(msg.commitTime as bigint),
-        };
-      case 'relation': {
-        const relation: Relation = {
-          id: msg.relationOid,
-          schema: msg.schema,
-          name: msg.name,
-          replicaIdentity: msg.replicaIdentity,
-          columns: msg.columns.map((c) => ({
-            name: c.name,
-            typeOid: c.typeOid >>> 0,
-            typeMod: c.typeMod,
-            // pgoutput writes pg_catalog as the empty string.
-            typeName: c.typeName ? `${c.typeSchema || 'pg_catalog'}.${c.typeName}` : undefined,
-            key: (c.flags & 1) === 1,
-          })),
-        };
-        this.relations.set(relation.id, relation);
-        return { kind: 'relation', relation };
+    this.buf = payload;
+    this.pos = 1;
+    switch (payload[0]) {
+      case 0x42: {
+        // B: final LSN, commit time, xid
+        const finalLsn = this.lsn('begin');
+        this.pos += 8;
+        return { kind: 'begin', finalLsn, xid: this.int32() };
       }
-      case 'insert': {
-        const relation = this.relation(msg.relation.relationOid);
-        return { kind: 'insert', relation, values: values(relation, msg.new) };
+      case 0x43: {
+        // C: flags, commit LSN, end LSN, commit time
+        this.pos += 1;
+        const finalLsn = this.lsn('commit');
+        const lsn = this.lsn('commit end');
+        return { kind: 'commit', lsn, finalLsn, commitTimeUs: this.int64() + PG_EPOCH_US };
       }
-      case 'update': {
-        const relation = this.relation(msg.relation.relationOid);
-        const old = msg.old ? values(relation, msg.old) : msg.key ? keyValues(relation, msg.key) : undefined;
-        return { kind: 'update', relation, old, values: values(relation, msg.new) };
+      case 0x52:
+        return this.relationMessage();
+      case 0x59: {
+        // Y: type oid, namespace (empty for pg_catalog), name
+        const oid = this.int32() >>> 0;
+        const schema = this.string();
+        const name = this.string();
+        this.types.set(oid, `${schema || 'pg_catalog'}.${name}`);
+        return undefined;
       }
-      case 'delete': {
-        const relation = this.relation(msg.relation.relationOid);
-        const old = msg.old ? values(relation, msg.old) : keyValues(relation, msg.key);
-        return { kind: 'delete', relation, old };
+      case 0x49: {
+        // I: relation, 'N', tuple
+        const relation = this.relation(this.int32());
+        this.expect(0x4e);
+        return { kind: 'insert', relation, values: this.tuple(relation, false) };
       }
-      case 'truncate':
+      case 0x55: {
+        // U: relation, optional 'K' key tuple or 'O' old tuple, 'N' new tuple
+        const relation = this.relation(this.int32());
+        let old: Value[] | undefined;
+        const sub = this.byte();
+        if (sub === 0x4b || sub === 0x4f) {
+          old = this.tuple(relation, sub === 0x4b);
+          this.expect(0x4e);
+        } else if (sub !== 0x4e) throw this.unexpected(sub);
+        return { kind: 'update', relation, old, values: this.tuple(relation, false) };
+      }
+      case 0x44: {
+        // D: relation, 'K' key tuple or 'O' old tuple
+        const relation = this.relation(this.int32());
+        const sub = this.byte();
+        if (sub !== 0x4b && sub !== 0x4f) throw this.unexpected(sub);
+        return { kind: 'delete', relation, old: this.tuple(relation, sub === 0x4b) };
+      }
+      case 0x54: {
+        // T: number of relations, options, relation ids
+        const n = this.int32();
+        const flags = this.byte();
+        const relations: Relation[] = [];
+        for (let i = 0; i < n; i++) {
+          const id = this.int32();
+          const r = this.relations.get(id);
+          // pgoutput always sends the Relation first: a surprise here is a protocol error, not a skip.
+          if (!r) throw new Error(`pgoutput: TRUNCATE names relation ${id >>> 0} that was never described`);
+          relations.push(r);
+        }
         return {
           kind: 'truncate',
-          cascade: msg.cascade,
-          restartIdentity: msg.restartIdentity,
-          relations: msg.relations.map((r, i) => {
-            // The library leaves `undefined` for a relation it has not seen; pgoutput always sends the
-            // Relation first, so this would be a protocol surprise, not something to skip quietly.
-            if (!r) throw new Error(`pgoutput: TRUNCATE names relation #${i} that was never described`);
-            return this.relation(r.relationOid);
-          }),
+          cascade: (flags & 1) === 1,
+          restartIdentity: (flags & 2) === 2,
+          relations,
         };
-      default:
+      }
+      case 0x4f: // O: origin
+      case 0x4d: // M: logical decoding message
         return undefined;
+      default:
+        throw new Error(`pgoutput: unknown message type 0x${(payload[0] ?? 0).toString(16)}`);
     }
+  }
+
+  private relationMessage(): Change {
+    const id = this.int32();
+    const schema = this.string();
+    const name = this.string();
+    const ident = this.byte();
+    const replicaIdentity = IDENTITY[ident];
+    if (!replicaIdentity) throw new Error(`pgoutput: unknown replica identity ${ident}`);
+    const n = this.int16();
+    const columns: Relation['columns'][number][] = [];
+    for (let i = 0; i < n; i++) {
+      const flags = this.byte();
+      const column = this.string();
+      const typeOid = this.int32() >>> 0;
+      const typeMod = this.int32();
+      columns.push({
+        name: column,
+        typeOid,
+        typeMod,
+        typeName: this.types.get(typeOid),
+        key: (flags & 1) === 1,
+      });
+    }
+    const relation: Relation = { id, schema, name, replicaIdentity, columns };
+    this.relations.set(id, relation);
+    return { kind: 'relation', relation };
   }
 
   private relation(id: number): Relation {
@@ -98,31 +141,81 @@ export class PgoutputDecoder {
     if (!r) throw new Error(`pgoutput: change for relation ${id >>> 0} before its Relation message`);
     return r;
   }
-}
 
-function lsnOf(text: string | null, what: string): Lsn {
-  if (text === null) throw new Error(`pgoutput: ${what} message without an LSN`);
-  return parseLsn(text);
-}
+  /**
+   * A tuple, aligned with the relation's columns: text, null for NULL, UNCHANGED for an unchanged TOASTed
+   * value ('u'). In a key tuple ('K') only the key columns mean anything: the others are sent as NULL
+   * placeholders and become UNCHANGED.
+   */
+  private tuple(relation: Relation, keyOnly: boolean): Value[] {
+    const { columns } = relation;
+    const n = this.int16();
+    if (n !== columns.length)
+      throw new Error(
+        `pgoutput: ${n} columns in a tuple of ${relation.schema}.${relation.name}, which has ${columns.length}`,
+      );
+    const buf = this.buf;
+    const out = new Array<Value>(n);
+    for (let i = 0; i < n; i++) {
+      const kind = buf[this.pos++];
+      if (kind === 0x74) {
+        // t: length, text
+        const len = this.int32();
+        const end = this.pos + len;
+        if (end > buf.length) throw new Error('pgoutput: message ends inside a value');
+        out[i] = keyOnly && !columns[i]!.key ? UNCHANGED : buf.toString('utf8', this.pos, end);
+        this.pos = end;
+      } else if (kind === 0x6e) out[i] = keyOnly && !columns[i]!.key ? UNCHANGED : null;
+      else if (kind === 0x75) out[i] = UNCHANGED;
+      else throw new Error(`pgoutput: unknown tuple value kind ${String(kind)}`);
+    }
+    return out;
+  }
 
-/** A whole tuple; the library gives `undefined` for an unchanged TOAST value ('u'), null for NULL. */
-function values(relation: Relation, tuple: Tuple): Value[] {
-  if (!tuple) throw new Error(`pgoutput: missing tuple for ${relation.schema}.${relation.name}`);
-  return relation.columns.map((c) => {
-    const v = tuple[c.name];
-    if (v === undefined) return UNCHANGED;
-    if (v === null) return null;
-    if (typeof v !== 'string') throw new Error(`pgoutput: non-text value for column ${c.name}`);
+  private byte(): number {
+    if (this.pos >= this.buf.length) throw new Error('pgoutput: message ends early');
+    return this.buf[this.pos++]!;
+  }
+
+  private expect(b: number): void {
+    const got = this.byte();
+    if (got !== b) throw this.unexpected(got);
+  }
+
+  private unexpected(b: number): Error {
+    return new Error(`pgoutput: unexpected submessage 0x${b.toString(16)}`);
+  }
+
+  private int16(): number {
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
     return v;
-  });
-}
+  }
 
-/** A key tuple ('K'): only the key columns mean anything; the rest are placeholders. */
-function keyValues(relation: Relation, tuple: Tuple): Value[] {
-  if (!tuple) throw new Error(`pgoutput: missing key for ${relation.schema}.${relation.name}`);
-  return relation.columns.map((c) => {
-    if (!c.key) return UNCHANGED;
-    const v = tuple[c.name];
-    return typeof v === 'string' ? v : v === null ? null : UNCHANGED;
-  });
+  private int32(): number {
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  private int64(): bigint {
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  private string(): string {
+    const end = this.buf.indexOf(0, this.pos);
+    if (end < 0) throw new Error('pgoutput: message ends inside a name');
+    const s = this.buf.toString('utf8', this.pos, end);
+    this.pos = end + 1;
+    return s;
+  }
+
+  private lsn(what: string): Lsn {
+    const v = readLsn(this.buf, this.pos);
+    this.pos += 8;
+    if (v === 0n) throw new Error(`pgoutput: ${what} message without an LSN`);
+    return v;
+  }
 }

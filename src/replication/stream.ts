@@ -2,12 +2,18 @@ import type pg from 'pg';
 import { DtsError, ExitCode } from '../errors.js';
 import type { Connection } from '../pg/connect.js';
 import { formatLsn, maxLsn, parseLsn, ZERO_LSN, type Lsn } from '../pg/lsn.js';
+import type { Change } from './change.js';
+import { PgoutputDecoder } from './decode.js';
 import { parseServerMessage, standbyStatus } from './protocol.js';
 import * as sql from './sql.js';
 
-/** What the stream hands to the sync loop, in exactly the order the walsender sent it. */
+/**
+ * What the stream hands to the sync loop, in exactly the order the walsender sent it: decoded changes
+ * (`bytes`: the size of the message they came in, for flow control) and keepalives.
+ */
 export type StreamItem =
-  { readonly type: 'data'; readonly payload: Buffer } | { readonly type: 'keepalive'; readonly walEnd: Lsn };
+  | { readonly type: 'change'; readonly change: Change; readonly bytes: number }
+  | { readonly type: 'keepalive'; readonly walEnd: Lsn };
 
 export interface StreamOptions {
   readonly slot: string;
@@ -31,8 +37,8 @@ interface Connected {
 /**
  * One START_REPLICATION session over our own pg connection (pg-logical-replication's service is not
  * used: its timer confirms everything *received* even with `auto: false` (#174), it confirms lsn+1, never
- * answers keepalive requests and has no flow control without auto-acknowledging; only its pgoutput parser
- * is reused, in decode.ts).
+ * answers keepalive requests and has no flow control without auto-acknowledging; its pgoutput parser is
+ * not used either, see decode.ts). Each data message is decoded as it arrives, into the queue.
  *
  * What the server is told is `confirmed`, which only `confirm()` moves, forward only. Keepalive requests are
  * answered at once from the socket handler with that position, and a status update is sent every
@@ -56,6 +62,8 @@ export class ReplicationStream {
   private confirmed: Lsn;
   private timer: NodeJS.Timeout | undefined;
   private readonly high: number;
+  /** One per session: pgoutput sends each Relation again on a new connection. */
+  private readonly decoder = new PgoutputDecoder();
 
   private constructor(
     private readonly conn: Connection,
@@ -63,7 +71,8 @@ export class ReplicationStream {
     opts: StreamOptions,
   ) {
     this.confirmed = initialConfirmed;
-    this.high = opts.highWaterBytes ?? 2 * 1024 * 1024;
+    // Counted in message bytes, but what waits is decoded: a Change takes a few times its message's size.
+    this.high = opts.highWaterBytes ?? 1024 * 1024;
   }
 
   /** Check the slot, set output settings and start streaming on a `replication=database` connection. */
@@ -111,8 +120,18 @@ export class ReplicationStream {
           if (msg.replyRequested) this.send(false);
           this.push({ type: 'keepalive', walEnd: msg.walEnd }, 0);
         } else {
-          // A copy: node-postgres reuses its read buffer for the next messages, and this one is queued.
-          this.push({ type: 'data', payload: Buffer.from(msg.payload) }, chunk.length);
+          // Decoded here, in arrival order, while the chunk is valid: node-postgres reuses its read buffer
+          // for the next messages, and a queued raw payload would have to be copied first. The Change holds
+          // only strings and numbers taken out of it.
+          let change: Change | undefined;
+          try {
+            change = this.decoder.decode(msg.payload);
+          } catch (e) {
+            this.fail(e);
+            this.wire.stream.pause();
+            return;
+          }
+          if (change) this.push({ type: 'change', change, bytes: chunk.length }, chunk.length);
         }
       });
       (client as unknown as { connection: { once(e: string, fn: () => void): void } }).connection.once(
@@ -165,7 +184,7 @@ export class ReplicationStream {
       this.head = 0;
     }
     if (item) {
-      if (item.type === 'data') this.queuedBytes -= item.payload.length + 25;
+      if (item.type === 'change') this.queuedBytes -= item.bytes;
       if (this.paused && this.queuedBytes < this.high / 2) {
         this.paused = false;
         this.wire.stream.resume();

@@ -7,7 +7,6 @@ import { isPgServerError, sqlError } from '../pg/errors.js';
 import { formatLsn, maxLsn, ZERO_LSN, type Lsn } from '../pg/lsn.js';
 import type { PasswordPrompt } from '../pg/password.js';
 import type { Task } from '../task/types.js';
-import { PgoutputDecoder } from './decode.js';
 import { SyncCursor } from './cursor.js';
 import { ReplicationStream } from './stream.js';
 
@@ -205,7 +204,6 @@ async function session(
     deps.onSession?.({ stream, target });
     const s = stream;
     const a = applier;
-    const decoder = new PgoutputDecoder();
     let batchTransactions = 0;
     let batchStarted = 0;
     // The open source transaction: its commit position, and the applier's change count at its BEGIN.
@@ -298,8 +296,7 @@ async function session(
         if (cursor.done) break;
         continue;
       }
-      const change = decoder.decode(item.payload);
-      if (!change) continue;
+      const { change } = item;
       switch (change.kind) {
         case 'begin': {
           const decision = cursor.begin(change.finalLsn);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  copyIn,
+  copyRow,
   deleteRow,
   deleteValues,
   insertRows,
@@ -82,6 +84,19 @@ describe('apply statements', () => {
     );
     expect(deleteValues('public', 't', [m('id')], [['1'], ['2']])).toBe(
       `DELETE FROM "public"."t" AS t USING (VALUES ('1'::integer), ('2')) AS d(k0) WHERE t."id" = d.k0`,
+    );
+  });
+
+  it('writes COPY text rows: tabs between values, \\N for NULL, backslash, newline, CR and tab escaped', () => {
+    expect(copyIn('Sch"ema', 'Order Items', ['a""b', 'select'])).toBe(
+      'COPY "Sch""ema"."Order Items" ("a""""b", "select") FROM STDIN',
+    );
+    expect(copyRow(['1', null, ''])).toBe('1\t\\N\t\n');
+    expect(copyRow(['a\tb', 'x\ny\r\nz', 'back\\slash \\N', "it's \\."])).toBe(
+      "a\\tb\tx\\ny\\r\\nz\tback\\\\slash \\\\N\tit's \\\\.\n",
+    );
+    expect(copyRow(['ÜberTable 日本語 🐘', '{"a","b c",NULL}', '\\x00ff'])).toBe(
+      'ÜberTable 日本語 🐘\t{"a","b c",NULL}\t\\\\x00ff\n',
     );
   });
 });

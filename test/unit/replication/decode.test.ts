@@ -153,4 +153,78 @@ describe('PgoutputDecoder', () => {
   it('fails loudly on a change for a relation it was never told about', () => {
     expect(() => new PgoutputDecoder().decode(new W().u8(0x49).i32(9).u8(0x4e).i16(0).done())).toThrow();
   });
+
+  it('reads text values byte-exact (quotes, backslashes, tabs, newlines, multi-byte UTF-8, empty vs NULL)', () => {
+    const d = new PgoutputDecoder();
+    d.decode(relation());
+    const odd = ["it's \\ \t\ttab\nnew\r\nline", 'ÜberTable 日本語 🐘', ''];
+    const ins = d.decode(
+      new W().u8(0x49).i32(-5).u8(0x4e).i16(3).text(odd[0]!).text(odd[1]!).text(odd[2]!).done(),
+    );
+    expect(ins).toMatchObject({ kind: 'insert', values: odd });
+    const nul = d.decode(new W().u8(0x49).i32(-5).u8(0x4e).i16(3).text('1').u8(0x6e).text('').done());
+    expect(nul).toMatchObject({ kind: 'insert', values: ['1', null, ''] });
+  });
+
+  it('names non-built-in column types from Type messages and reads REPLICA IDENTITY FULL old tuples', () => {
+    const d = new PgoutputDecoder();
+    expect(d.decode(new W().u8(0x59).i32(16_500).str('app').str('mood').done())).toBeUndefined();
+    const rel = d.decode(
+      new W()
+        .u8(0x52)
+        .i32(42)
+        .str('app')
+        .str('Order Items')
+        .u8(0x66)
+        .i16(2)
+        .u8(0)
+        .str('m')
+        .i32(16_500)
+        .i32(-1)
+        .u8(0)
+        .str('n')
+        .i32(23)
+        .i32(-1)
+        .done(),
+    );
+    expect(rel).toMatchObject({
+      kind: 'relation',
+      relation: {
+        name: 'Order Items',
+        replicaIdentity: 'full',
+        columns: [
+          { name: 'm', typeOid: 16_500, typeName: 'app.mood', key: false },
+          { name: 'n', typeOid: 23, typeName: undefined, key: false },
+        ],
+      },
+    });
+    const upd = d.decode(
+      new W()
+        .u8(0x55)
+        .i32(42)
+        .u8(0x4f)
+        .i16(2)
+        .text('sad')
+        .u8(0x6e)
+        .u8(0x4e)
+        .i16(2)
+        .text('ok')
+        .u8(0x75)
+        .done(),
+    );
+    expect(upd).toMatchObject({ kind: 'update', old: ['sad', null], values: ['ok', UNCHANGED] });
+    const del = d.decode(new W().u8(0x44).i32(42).u8(0x4f).i16(2).text('ok').text('3').done());
+    expect(del).toMatchObject({ kind: 'delete', old: ['ok', '3'] });
+  });
+
+  it('rejects a tuple whose column count differs from its Relation, and a truncated message', () => {
+    const d = new PgoutputDecoder();
+    d.decode(relation());
+    expect(() => d.decode(new W().u8(0x49).i32(-5).u8(0x4e).i16(2).text('1').u8(0x6e).done())).toThrow(
+      /2 columns in a tuple of public.t, which has 3/,
+    );
+    expect(() =>
+      d.decode(new W().u8(0x49).i32(-5).u8(0x4e).i16(3).u8(0x74).i32(10).str('abc').done()),
+    ).toThrow(/ends inside a value/);
+  });
 });
