@@ -204,7 +204,9 @@ export const targetOwnerPrivilege: Check = {
     });
     for (const [role, n] of [...owned].sort(([a], [b]) => a.localeCompare(b))) {
       const r = access.get(role);
-      if (r === undefined || r.ownable) continue;
+      // pg_database_owner (public's owner from 15 on) stands for the database's owner: the target's
+      // public schema already belongs to it, and ALTER ... OWNER TO the current owner checks nothing.
+      if (r === undefined || r.ownable || role === 'pg_database_owner') continue;
       const owner = displayIdent(role);
       out.push(
         finding(

@@ -200,6 +200,12 @@ beforeAll(async () => {
     await source.query(`CREATE DATABASE ${database}`);
     await source.query(appSchema(triggers), [], database);
     await target.query(`CREATE DATABASE ${database} OWNER dts_tgt`);
+    // A default privilege that would open every schema dts_tgt creates to PUBLIC, _dts included.
+    await target.query(
+      `ALTER DEFAULT PRIVILEGES FOR ROLE dts_tgt GRANT USAGE ON SCHEMAS TO PUBLIC`,
+      [],
+      database,
+    );
   }
 });
 

@@ -127,6 +127,21 @@ describe('target.privilege.owners', () => {
     ]);
   });
 
+  it('pg_database_owner (public on 15+) is the database owner: no FAIL', () => {
+    const db = database(
+      sourceDb({ schemas: [{ name: 'public', owner: 'pg_database_owner', canUse: true, grantees: [] }] }),
+    );
+    const roles = fact([
+      { name: 'app', superuser: false, ownable: true },
+      { name: 'pg_database_owner', superuser: false, ownable: false },
+    ]);
+    expect(
+      judge(targetOwnerPrivilege, facts({ databases: [db], targetRoleAccess: roles }), task()).map(
+        (f) => f.severity,
+      ),
+    ).toEqual(['pass']);
+  });
+
   it('membership, a mapping, or a role missing on the target (target.roles says so): no FAIL', () => {
     const map = { postgres: 'app' };
     expect(
