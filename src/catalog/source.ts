@@ -127,6 +127,10 @@ export async function readSourceDatabase(client: pg.Client, versionNum: number):
     }),
   );
   const largeObjects = Number((await q(sql.LARGE_OBJECTS))[0]?.n ?? 0);
+  const largeObjectOwners = (await q(sql.LARGE_OBJECT_OWNERS)).map((r) => ({
+    owner: String(r.owner),
+    count: Number(r.n),
+  }));
   const cFunctions = (await q(sql.C_FUNCTIONS)).map((r) => String(r.signature));
   const extensions = (await q(sql.EXTENSIONS)).map((r) => ({
     name: String(r.name),
@@ -140,6 +144,7 @@ export async function readSourceDatabase(client: pg.Client, versionNum: number):
     schemas,
     foreignKeys,
     largeObjects,
+    largeObjectOwners,
     cFunctions,
     extensions,
     publications,

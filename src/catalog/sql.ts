@@ -133,6 +133,10 @@ export const FOREIGN_KEYS_11 = foreignKeysQuery('AND con.conparentid = 0');
 
 export const LARGE_OBJECTS = `SELECT count(*)::int8 AS n FROM pg_largeobject_metadata`;
 
+/** Large objects per owner: dts gives each copied one to its owner on the target. */
+export const LARGE_OBJECT_OWNERS = `
+SELECT pg_get_userbyid(lomowner) AS owner, count(*)::int8 AS n FROM pg_largeobject_metadata GROUP BY 1 ORDER BY 1`;
+
 export const C_FUNCTIONS = `
 SELECT format('%s.%s(%s)', quote_ident(n.nspname), quote_ident(p.proname), pg_get_function_identity_arguments(p.oid)) AS signature
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang

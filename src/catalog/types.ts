@@ -183,6 +183,8 @@ export interface SourceDatabase {
   readonly schemas: readonly SchemaInfo[];
   readonly foreignKeys: readonly ForeignKey[];
   readonly largeObjects: number;
+  /** Owners of the large objects, with how many each owns. */
+  readonly largeObjectOwners: readonly { readonly owner: string; readonly count: number }[];
   /** C-language functions not created by an extension, as `schema.name(args)`. */
   readonly cFunctions: readonly string[];
   readonly extensions: readonly Extension[];

@@ -196,10 +196,13 @@ export const targetOwnerPrivilege: Check = {
     const access = new Map(need(facts.targetRoleAccess).map((r) => [r.name, r]));
     const owned = new Map<string, number>();
     const out: Draft[] = perDatabase(facts, (db, src) => {
-      for (const o of [...db.selected, ...src.schemas]) {
-        const role = task.options.roleMap[o.owner] ?? o.owner;
-        owned.set(role, (owned.get(role) ?? 0) + 1);
-      }
+      const count = (owner: string, n: number) => {
+        const role = task.options.roleMap[owner] ?? owner;
+        owned.set(role, (owned.get(role) ?? 0) + n);
+      };
+      for (const o of [...db.selected, ...src.schemas]) count(o.owner, 1);
+      // Large objects are copied in data modes only, owner included (ALTER LARGE OBJECT ... OWNER TO).
+      if (task.mode !== 'structure') for (const l of src.largeObjectOwners) count(l.owner, l.count);
       return [];
     });
     for (const [role, n] of [...owned].sort(([a], [b]) => a.localeCompare(b))) {

@@ -53,6 +53,7 @@ export function sourceDb(over: Partial<SourceDatabase> = {}): SourceDatabase {
     schemas: [{ name: 'public', owner: 'app', canUse: true, grantees: [] }],
     foreignKeys: [],
     largeObjects: 0,
+    largeObjectOwners: [],
     cFunctions: [],
     extensions: [],
     publications: [],

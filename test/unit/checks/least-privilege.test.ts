@@ -127,6 +127,20 @@ describe('target.privilege.owners', () => {
     ]);
   });
 
+  it('large objects count for their owners in data modes', () => {
+    const db = database(
+      sourceDb({
+        schemas: [],
+        largeObjectOwners: [{ owner: 'shop_owner', count: 3 }],
+      }),
+    );
+    const f = facts({ databases: [db], targetRoleAccess: access(false) });
+    expect(judge(targetOwnerPrivilege, f, task('full'))[0]!.message).toBe(
+      'app may not make shop_owner the owner of 3 selected objects (ALTER ... OWNER TO needs membership in the new owner)',
+    );
+    expect(judge(targetOwnerPrivilege, f, task('structure'))[0]!.severity).toBe('pass');
+  });
+
   it('pg_database_owner (public on 15+) is the database owner: no FAIL', () => {
     const db = database(
       sourceDb({ schemas: [{ name: 'public', owner: 'pg_database_owner', canUse: true, grantees: [] }] }),
