@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import * as sql from './sql.js';
-import type { DatabaseInfo, ServerInfo, Settings } from './types.js';
+import type { DatabaseInfo, RoleAccess, ServerInfo, Settings } from './types.js';
 
 /** Who and where the session is: version, TLS, recovery, the role's attributes. Works on either side. */
 export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
@@ -43,6 +43,16 @@ export async function readDatabases(client: pg.Client): Promise<readonly Databas
     ctype: String(r.ctype),
     canCreate: Boolean(r.can_create),
     canConnect: Boolean(r.can_connect),
+  }));
+}
+
+/** Every role, and whether the connected role may make it the owner of objects (see sql.ROLE_ACCESS). */
+export async function readRoleAccess(client: pg.Client, versionNum: number): Promise<readonly RoleAccess[]> {
+  const { rows } = await client.query(sql.ROLE_ACCESS(versionNum));
+  return rows.map((r) => ({
+    name: String(r.name),
+    superuser: Boolean(r.superuser),
+    ownable: Boolean(r.ownable),
   }));
 }
 

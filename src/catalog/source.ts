@@ -105,6 +105,9 @@ export async function readSourceDatabase(client: pg.Client, versionNum: number):
       totalBytes: Number(r.total_bytes),
       canSelect: Boolean(r.can_select),
       ownedByMe: Boolean(r.owned_by_me),
+      originTriggers: strings(r.origin_triggers),
+      actingForeignKeys: strings(r.acting_foreign_keys),
+      grantees: strings(r.grantees),
       generatedColumns: strings(r.generated_columns),
       ownedByTable: r.owned_by_table === null ? undefined : Number(r.owned_by_table),
       dependsOn: numbers(r.depends_on),
@@ -114,6 +117,7 @@ export async function readSourceDatabase(client: pg.Client, versionNum: number):
     name: String(r.name),
     owner: String(r.owner),
     canUse: Boolean(r.can_use),
+    grantees: strings(r.grantees),
   }));
   const foreignKeys = (await q(versionNum >= 110000 ? sql.FOREIGN_KEYS_11 : sql.FOREIGN_KEYS_10)).map(
     (r) => ({
@@ -123,6 +127,10 @@ export async function readSourceDatabase(client: pg.Client, versionNum: number):
     }),
   );
   const largeObjects = Number((await q(sql.LARGE_OBJECTS))[0]?.n ?? 0);
+  const largeObjectOwners = (await q(sql.LARGE_OBJECT_OWNERS)).map((r) => ({
+    owner: String(r.owner),
+    count: Number(r.n),
+  }));
   const cFunctions = (await q(sql.C_FUNCTIONS)).map((r) => String(r.signature));
   const extensions = (await q(sql.EXTENSIONS)).map((r) => ({
     name: String(r.name),
@@ -136,6 +144,7 @@ export async function readSourceDatabase(client: pg.Client, versionNum: number):
     schemas,
     foreignKeys,
     largeObjects,
+    largeObjectOwners,
     cFunctions,
     extensions,
     publications,

@@ -36,6 +36,15 @@ FROM pg_database ORDER BY datname`;
 
 export const ROLES = `SELECT rolname AS name FROM pg_roles ORDER BY 1`;
 
+/**
+ * Every role, with whether the connected role may give objects to it (ALTER ... OWNER TO, ALTER LARGE
+ * OBJECT ... OWNER TO): its own, and those it is a member of; from 16 on the membership needs the SET
+ * option. All of them for a superuser.
+ */
+export const ROLE_ACCESS = (versionNum: number) => `
+SELECT rolname AS name, rolsuper AS superuser, pg_has_role(oid, '${versionNum >= 160000 ? 'SET' : 'MEMBER'}') AS ownable
+FROM pg_roles ORDER BY 1`;
+
 const slotsQuery = (walStatus: string) => `
 SELECT slot_name AS name, slot_type AS type, active, database,
        pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END,
@@ -86,6 +95,13 @@ SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS 
        CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT')
             ELSE has_table_privilege(c.oid, 'SELECT') END AS can_select,
        pg_has_role(c.relowner, 'USAGE') AS owned_by_me,
+       ARRAY(SELECT t.tgname::text FROM pg_trigger t
+             WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled = 'O' ORDER BY 1) AS origin_triggers,
+       ARRAY(SELECT con.conname::text FROM pg_constraint con
+             WHERE con.conrelid = c.oid AND con.contype = 'f'
+               AND (con.confdeltype NOT IN ('a', 'r') OR con.confupdtype NOT IN ('a', 'r')) ORDER BY 1) AS acting_foreign_keys,
+       ARRAY(SELECT DISTINCT pg_get_userbyid(a.grantee)::text FROM pg_catalog.aclexplode(c.relacl) a
+             WHERE a.grantee <> 0 AND a.grantee <> c.relowner ORDER BY 1) AS grantees,
        ${generatedColumns(versionNum)} AS generated_columns,
        CASE WHEN c.relkind = 'S' THEN
          (SELECT d.refobjid::int8 FROM pg_depend d
@@ -103,7 +119,9 @@ export const RELATIONS_10 = relationsQuery(100000);
 export const RELATIONS_12 = relationsQuery(120000);
 
 export const SCHEMAS = `
-SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner, has_schema_privilege(n.oid, 'USAGE') AS can_use
+SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner, has_schema_privilege(n.oid, 'USAGE') AS can_use,
+       ARRAY(SELECT DISTINCT pg_get_userbyid(a.grantee)::text FROM pg_catalog.aclexplode(n.nspacl) a
+             WHERE a.grantee <> 0 AND a.grantee <> n.nspowner ORDER BY 1) AS grantees
 FROM pg_namespace n WHERE ${USER_SCHEMA} AND ${notExtensionMember('pg_namespace', 'n.oid')} ORDER BY 1`;
 
 const foreignKeysQuery = (topLevelOnly: string) => `
@@ -114,6 +132,10 @@ export const FOREIGN_KEYS_10 = foreignKeysQuery('');
 export const FOREIGN_KEYS_11 = foreignKeysQuery('AND con.conparentid = 0');
 
 export const LARGE_OBJECTS = `SELECT count(*)::int8 AS n FROM pg_largeobject_metadata`;
+
+/** Large objects per owner: dts gives each copied one to its owner on the target. */
+export const LARGE_OBJECT_OWNERS = `
+SELECT pg_get_userbyid(lomowner) AS owner, count(*)::int8 AS n FROM pg_largeobject_metadata GROUP BY 1 ORDER BY 1`;
 
 export const C_FUNCTIONS = `
 SELECT format('%s.%s(%s)', quote_ident(n.nspname), quote_ident(p.proname), pg_get_function_identity_arguments(p.oid)) AS signature

@@ -117,6 +117,18 @@ export interface Relation {
   readonly canSelect: boolean;
   /** The connected role is (a member of) the owner: it may add the table to a publication. */
   readonly ownedByMe: boolean;
+  /**
+   * User triggers enabled in the default way (ENABLE, not ALWAYS or REPLICA): they fire for replicated
+   * rows unless the applying session may set session_replication_role = replica.
+   */
+  readonly originTriggers: readonly string[];
+  /**
+   * Its foreign keys with an ON DELETE / ON UPDATE action (CASCADE, SET NULL, SET DEFAULT): the action
+   * would run again on the target for replicated rows, unless session_replication_role = replica.
+   */
+  readonly actingForeignKeys: readonly string[];
+  /** Roles other than the owner (and PUBLIC) granted privileges on it: dts grants them on the target too. */
+  readonly grantees: readonly string[];
   /** Stored generated columns (PG12+). */
   readonly generatedColumns: readonly string[];
   /** For a sequence owned by a column (serial, identity): the table's oid. */
@@ -125,10 +137,20 @@ export interface Relation {
   readonly dependsOn: readonly number[];
 }
 
+/** A role on a server, as the connected role sees it. */
+export interface RoleAccess {
+  readonly name: string;
+  readonly superuser: boolean;
+  /** The connected role may make it the owner of objects (ALTER ... OWNER TO). */
+  readonly ownable: boolean;
+}
+
 export interface SchemaInfo {
   readonly name: string;
   readonly owner: string;
   readonly canUse: boolean;
+  /** Roles other than the owner (and PUBLIC) granted privileges on it. */
+  readonly grantees: readonly string[];
 }
 
 export interface ForeignKey {
@@ -161,6 +183,8 @@ export interface SourceDatabase {
   readonly schemas: readonly SchemaInfo[];
   readonly foreignKeys: readonly ForeignKey[];
   readonly largeObjects: number;
+  /** Owners of the large objects, with how many each owns. */
+  readonly largeObjectOwners: readonly { readonly owner: string; readonly count: number }[];
   /** C-language functions not created by an extension, as `schema.name(args)`. */
   readonly cFunctions: readonly string[];
   readonly extensions: readonly Extension[];

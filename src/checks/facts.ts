@@ -7,6 +7,7 @@ import type {
   Relation,
   ReplicationIdentity,
   ReplicationSlot,
+  RoleAccess,
   ServerInfo,
   Settings,
   SourceDatabase,
@@ -79,6 +80,8 @@ export interface Facts {
   readonly targetSettings: Fact<Settings>;
   readonly targetDatabases: Fact<readonly DatabaseInfo[]>;
   readonly targetRoles: Fact<readonly string[]>;
+  /** Target roles, and which the target role may make owners (itself, and roles it may SET ROLE to). */
+  readonly targetRoleAccess: Fact<readonly RoleAccess[]>;
   readonly targetExtensions: Fact<readonly AvailableExtension[]>;
   /** Undefined when the role may set session_replication_role, else the server's refusal. */
   readonly targetReplicationRole: Fact<string | undefined>;

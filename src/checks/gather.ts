@@ -2,7 +2,7 @@ import { DtsError } from '../errors.js';
 import { connect, type Connection, type ConnectOptions } from '../pg/connect.js';
 import { connectError, isPgServerError } from '../pg/errors.js';
 import type { PasswordPrompt } from '../pg/password.js';
-import { readDatabases, readRoles, readServerInfo, readSettings } from '../catalog/server.js';
+import { readDatabases, readRoleAccess, readRoles, readServerInfo, readSettings } from '../catalog/server.js';
 import {
   resolveDatabases,
   selectObjects,
@@ -175,6 +175,9 @@ export async function gatherFacts(
   const targetSettings = await onTarget('pg_settings', (c) => readSettings(c.client, SETTING_NAMES));
   const targetDatabases = await onTarget('pg_database', (c) => readDatabases(c.client));
   const targetRoles = await onTarget('pg_roles', (c) => readRoles(c.client));
+  const targetRoleAccess = await onTarget('pg_roles membership', (c) =>
+    readRoleAccess(c.client, target.ok ? target.value.versionNum : 0),
+  );
   const targetExtensions = await onTarget('pg_available_extensions', (c) =>
     readAvailableExtensions(c.client),
   );
@@ -250,6 +253,7 @@ export async function gatherFacts(
     targetSettings,
     targetDatabases,
     targetRoles,
+    targetRoleAccess,
     targetExtensions,
     targetReplicationRole,
     selection,

@@ -8,6 +8,7 @@ import {
   list,
   need,
   perDatabase,
+  plural,
   type Check,
   type Draft,
 } from './check.js';
@@ -179,23 +180,121 @@ export const targetCreatePrivilege: Check = {
   },
 };
 
+/**
+ * dts reproduces ownership with ALTER ... OWNER TO, which a non-superuser may only do towards roles it
+ * may SET ROLE to (a member of; from 16 on with the SET option). Every schema of the database is created,
+ * not only the selection's, so all of them count. Missing roles are target.roles' business.
+ */
+export const targetOwnerPrivilege: Check = {
+  id: 'target.privilege.owners',
+  severities: 'FAIL when the target role may not give the selected objects to their owners',
+  title: 'Target role may hand objects to their owners',
+  modes: ALL_MODES,
+  passMessage: 'the role may give every selected object to its owner',
+  assess(facts, task) {
+    const me = displayIdent(need(facts.target).role.name);
+    const access = new Map(need(facts.targetRoleAccess).map((r) => [r.name, r]));
+    const owned = new Map<string, number>();
+    const out: Draft[] = perDatabase(facts, (db, src) => {
+      const count = (owner: string, n: number) => {
+        const role = task.options.roleMap[owner] ?? owner;
+        owned.set(role, (owned.get(role) ?? 0) + n);
+      };
+      for (const o of [...db.selected, ...src.schemas]) count(o.owner, 1);
+      // Large objects are copied in data modes only, owner included (ALTER LARGE OBJECT ... OWNER TO).
+      if (task.mode !== 'structure') for (const l of src.largeObjectOwners) count(l.owner, l.count);
+      return [];
+    });
+    for (const [role, n] of [...owned].sort(([a], [b]) => a.localeCompare(b))) {
+      const r = access.get(role);
+      // pg_database_owner (public's owner from 15 on) stands for the database's owner: the target's
+      // public schema already belongs to it, and ALTER ... OWNER TO the current owner checks nothing.
+      if (r === undefined || r.ownable || role === 'pg_database_owner') continue;
+      const owner = displayIdent(role);
+      out.push(
+        finding(
+          'fail',
+          `${me} may not make ${owner}${r.superuser ? ' (a superuser)' : ''} the owner of ${plural(n, 'selected object')} (ALTER ... OWNER TO needs membership in the new owner)`,
+          'target',
+          r.superuser
+            ? `map the owner to ${me}: options.roleMap: { ${owner}: ${me} } (or run as a superuser on the target)`
+            : `GRANT ${owner} TO ${me} on the target, or map the owner to ${me} with options.roleMap`,
+        ),
+      );
+    }
+    return out;
+  },
+};
+
+/**
+ * Without session_replication_role = replica the applier's session fires the target's ordinary triggers
+ * and foreign-key triggers for every replicated row. Foreign-key checks stay correct (the applier then
+ * keeps the source's commit order across tables, so each check sees what the source saw), but a trigger
+ * that writes, or an ON DELETE/UPDATE action, would do its work a second time on top of the changes the
+ * source's own made, which are replicated too: in full+incremental that is a FAIL. (Copied rows are not
+ * affected: triggers and foreign keys are created after the data.)
+ */
 export const replicationRole: Check = {
   id: 'target.session_replication_role',
   severities:
-    'WARN when the role cannot set session_replication_role (target triggers and FKs would fire for replicated rows)',
+    'WARN when the role cannot set session_replication_role (target triggers and FKs would fire for replicated rows); FAIL in full+incremental when selected tables have triggers or foreign keys with ON DELETE/UPDATE actions',
   title: 'Target may suspend triggers and foreign keys for replicated rows',
   modes: DATA_MODES,
   passMessage: 'the role may set session_replication_role = replica',
-  assess(facts) {
+  assess(facts, task) {
     const refusal = need(facts.targetReplicationRole);
     if (refusal === undefined) return [];
-    return [
+    const target = need(facts.target);
+    const me = displayIdent(target.role.name);
+    const fix =
+      target.versionNum >= 150000
+        ? `GRANT SET ON PARAMETER session_replication_role TO ${me} (as a superuser on the target)`
+        : `run as a superuser on the target (PostgreSQL ${Math.floor(target.versionNum / 10000)} has no GRANT SET ON PARAMETER)`;
+    const out: Draft[] = [
       finding(
         'warn',
         `cannot set session_replication_role = replica (${refusal}): target triggers and foreign keys will fire for replicated rows`,
         'target',
-        `run as a superuser or grant SET on session_replication_role (PG15+): GRANT SET ON PARAMETER session_replication_role TO ${displayIdent(need(facts.target).role.name)}`,
+        `run as a superuser or grant SET on session_replication_role (PG15+): GRANT SET ON PARAMETER session_replication_role TO ${me}`,
       ),
+    ];
+    if (task.mode !== 'full+incremental') return out;
+    return [
+      ...out,
+      ...perDatabase(facts, (db) => {
+        const found: Draft[] = [];
+        const fired = db.selected.filter((r) => r.originTriggers.length > 0);
+        if (fired.length > 0) {
+          const names = fired.map(
+            (r) =>
+              `${displayName(r.schema, r.name)} (${r.originTriggers.map((t) => displayIdent(t)).join(', ')})`,
+          );
+          found.push(
+            finding(
+              'fail',
+              `triggers on ${list(names)} would fire again on the target for every replicated row, on top of what the source's triggers wrote`,
+              displayName(db.name),
+              fix,
+            ),
+          );
+        }
+        const acting = db.selected.filter((r) => r.actingForeignKeys.length > 0);
+        if (acting.length > 0) {
+          const names = acting.map(
+            (r) =>
+              `${displayName(r.schema, r.name)} (${r.actingForeignKeys.map((k) => displayIdent(k)).join(', ')})`,
+          );
+          found.push(
+            finding(
+              'fail',
+              `foreign keys with ON DELETE/UPDATE actions on ${list(names)} would act again on the target: the replicated changes the action made on the source would then find their rows gone or changed, and sync stops`,
+              displayName(db.name),
+              fix,
+            ),
+          );
+        }
+        return found;
+      }),
     ];
   },
 };

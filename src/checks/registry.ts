@@ -31,6 +31,7 @@ import {
   replicationRole,
   sessionTimeouts,
   targetCreatePrivilege,
+  targetOwnerPrivilege,
 } from './privileges.js';
 import {
   inactiveSlots,
@@ -70,6 +71,7 @@ export const CHECKS: readonly Check[] = [
   readPrivilege,
   publicationPrivilege,
   targetCreatePrivilege,
+  targetOwnerPrivilege,
   replicationRole,
   sessionTimeouts,
   unknownSelection,

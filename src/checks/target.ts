@@ -128,33 +128,66 @@ export const missingRoles: Check = {
     const roles = new Set(need(facts.targetRoles));
     const me = need(facts.target).role.name;
     const owners = new Map<string, number>();
-    // Databases whose facts are missing come back as error findings; the others feed the owner count.
+    const grantees = new Map<string, number>();
+    const count = (m: Map<string, number>, role: string) => m.set(role, (m.get(role) ?? 0) + 1);
+    // Databases whose facts are missing come back as error findings; the others feed the counts.
     const out: Draft[] = perDatabase(facts, (db, src) => {
       const schemas = new Set(db.selected.map((r) => r.schema));
-      for (const r of db.selected) owners.set(r.owner, (owners.get(r.owner) ?? 0) + 1);
-      for (const s of src.schemas.filter((s) => schemas.has(s.name)))
-        owners.set(s.owner, (owners.get(s.owner) ?? 0) + 1);
+      const objects = [...db.selected, ...src.schemas.filter((s) => schemas.has(s.name))];
+      for (const o of objects) {
+        count(owners, o.owner);
+        for (const g of o.grantees) count(grantees, g);
+      }
       return [];
     });
-    for (const [owner, count] of [...owners].sort(([a], [b]) => a.localeCompare(b))) {
-      const mapped = task.options.roleMap[owner] ?? owner;
-      if (roles.has(mapped)) continue;
+    const missing = (role: string) => {
+      const mapped = task.options.roleMap[role] ?? role;
+      if (roles.has(mapped)) return undefined;
       const name =
-        mapped === owner
-          ? displayIdent(owner)
-          : `${displayIdent(mapped)} (mapped from ${displayIdent(owner)})`;
+        mapped === role ? displayIdent(role) : `${displayIdent(mapped)} (mapped from ${displayIdent(role)})`;
+      return { mapped, name };
+    };
+    const fix = (mapped: string) =>
+      `CREATE ROLE ${displayIdent(mapped)} on the target, map it with options.roleMap, or set options.missingRoles: skip`;
+    for (const [owner, n] of [...owners].sort(([a], [b]) => a.localeCompare(b))) {
+      const m = missing(owner);
+      if (m === undefined) continue;
       out.push(
         task.options.missingRoles === 'skip'
           ? finding(
               'pass',
-              `role ${name} owns ${plural(count, 'selected object')} but is missing on the target: they will be owned by ${displayIdent(me)} (missingRoles: skip)`,
+              `role ${m.name} owns ${plural(n, 'selected object')} but is missing on the target: they will be owned by ${displayIdent(me)} (missingRoles: skip)`,
               'target',
             )
           : finding(
               'warn',
-              `role ${name} owns ${plural(count, 'selected object')} but does not exist on the target`,
+              `role ${m.name} owns ${plural(n, 'selected object')} but does not exist on the target`,
               'target',
-              `CREATE ROLE ${displayIdent(mapped)} on the target, map it with options.roleMap, or set options.missingRoles: skip`,
+              fix(m.mapped),
+            ),
+      );
+    }
+    // A grantee that is also a missing owner was named above.
+    for (const [grantee, n] of [...grantees].sort(([a], [b]) => a.localeCompare(b))) {
+      const m = missing(grantee);
+      if (m === undefined || owners.has(grantee)) continue;
+      // Grants to the role dts reads the source as are usually there for the migration alone.
+      const ownRole = facts.source.ok && facts.source.value.role.name === grantee;
+      const hint = ownRole
+        ? `map it to the target role: options.roleMap: { ${displayIdent(grantee)}: ${displayIdent(me)} }, or create it on the target, or set options.missingRoles: skip`
+        : fix(m.mapped);
+      out.push(
+        task.options.missingRoles === 'skip'
+          ? finding(
+              'pass',
+              `role ${m.name} is granted privileges on ${plural(n, 'selected object')} but is missing on the target: those grants are left out (missingRoles: skip)`,
+              'target',
+            )
+          : finding(
+              'warn',
+              `role ${m.name} is granted privileges on ${plural(n, 'selected object')} but does not exist on the target`,
+              'target',
+              hint,
             ),
       );
     }

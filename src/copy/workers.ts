@@ -36,6 +36,9 @@ export async function openWorkers(
   try {
     const workers: Worker[] = [];
     let replicaRole = true;
+    // Sessions that did set replica: only those go back to origin. Setting the parameter at all, even to
+    // its default, is refused to a role without the privilege.
+    const replica: Worker[] = [];
     for (let index = 0; index < count; index++) {
       const source = await connect(task.source, { side: 'source', database: opts.sourceDatabase, ...prompt });
       opened.push(source);
@@ -55,7 +58,10 @@ export async function openWorkers(
       }
       try {
         await target.client.query(`SET statement_timeout = 0`);
-        if (replicaRole) await target.client.query(`SET session_replication_role = replica`);
+        if (replicaRole) {
+          await target.client.query(`SET session_replication_role = replica`);
+          replica.push({ index, source, target });
+        }
       } catch (e) {
         // 42501: not a superuser and not granted SET on it (15+). Loading still works without it.
         if (!isPgServerError(e) || e.code !== '42501')
@@ -65,7 +71,7 @@ export async function openWorkers(
       workers.push({ index, source, target });
     }
     if (!replicaRole)
-      for (const w of workers) await w.target.client.query(`SET session_replication_role = origin`);
+      for (const w of replica) await w.target.client.query(`SET session_replication_role = origin`);
     return { workers, replicaRole };
   } catch (e) {
     await Promise.all(opened.map((c) => c.close()));

@@ -15,6 +15,15 @@
  */
 export const CREATE_STATE = [
   `CREATE SCHEMA IF NOT EXISTS _dts`,
+  // Only the task's target role (the schema's owner) reads or writes the state, whatever default
+  // privileges the role carries (ALTER DEFAULT PRIVILEGES ... ON SCHEMAS TO PUBLIC would open it). Only
+  // when needed: concurrent GRANT/REVOKE on one schema can fail with "tuple concurrently updated".
+  `DO $$ BEGIN
+     IF pg_catalog.has_schema_privilege('public', '_dts', 'USAGE')
+        OR pg_catalog.has_schema_privilege('public', '_dts', 'CREATE') THEN
+       REVOKE ALL ON SCHEMA _dts FROM PUBLIC;
+     END IF;
+   END $$`,
   `CREATE TABLE IF NOT EXISTS _dts.tasks (
      task text PRIMARY KEY,
      mode text NOT NULL,
