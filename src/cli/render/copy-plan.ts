@@ -24,7 +24,7 @@ export function renderCopyPlan(plan: CopyPlanReport): string {
   for (const d of plan.databases) {
     lines.push(
       '',
-      `-- copy plan ${d.source} -> ${d.target}: ${d.tables.length} table(s) on ${plan.parallel} worker(s), largest first; tables over ${formatBytes(d.splitBytes)}${d.splitAutomatic ? " (automatic: a quarter of each worker's share)" : ''} split into ctid block ranges`,
+      `-- copy plan ${d.source} -> ${d.target}: ${d.tables.length} table(s) on ${plan.parallel} worker(s), largest first; tables over ${formatBytes(d.splitBytes)}${d.splitAutomatic ? " (automatic: one worker's share of the data)" : ''} split into ctid block ranges`,
     );
     for (const t of d.tables) lines.push(`--   ${tableText(t)}`);
     lines.push(

@@ -81,7 +81,7 @@ describe('the copy plan of run --dry-run', () => {
 
   it('says when the split threshold was derived from the data', () => {
     expect(printed(64 * 1024 ** 2, true)[1]).toBe(
-      "-- copy plan db -> copy: 3 table(s) on 2 worker(s), largest first; tables over 64 MB (automatic: a quarter of each worker's share) split into ctid block ranges",
+      "-- copy plan db -> copy: 3 table(s) on 2 worker(s), largest first; tables over 64 MB (automatic: one worker's share of the data) split into ctid block ranges",
     );
   });
 });

@@ -236,25 +236,27 @@ describe('planCopy', () => {
     expect(plan.tables.find((t) => t.name === 'big')!.parts).toBe(4);
   });
 
-  it("without a threshold, splits so that no unit exceeds a quarter of a worker's share", () => {
+  it("without a threshold, splits only a table bigger than one worker's share, into pieces of a share", () => {
     const MB = 1024 ** 2;
-    // The full-load bench at scale 1: two big tables and many small ones, on two workers.
-    const wide = table('app', 'wide', { bytes: 217 * MB });
-    const narrow = table('app', 'narrow', { bytes: 149 * MB });
     const smalls = Array.from({ length: 20 }, (_, i) => table('app', `small_${i}`, { bytes: MB }));
-    const plan = planCopy(input([wide, narrow, ...smalls], { splitTableBytes: undefined, parallel: 2 }));
-    expect(plan.splitBytes).toBe(64 * MB); // 386 MB / 2 workers / 4 = 48 MB, raised to the 64 MB floor
-    expect(plan.tables.filter((t) => t.parts > 1).map((t) => [t.name, t.parts])).toEqual([
-      ['wide', 4],
-      ['narrow', 3],
-    ]);
-    expect(Math.max(...plan.units.map((u) => u.estimatedBytes))).toBeLessThanOrEqual(64 * MB);
+    // The full-load bench at scale 1: no table is more than a share (183 MB of 366 on two workers).
+    const wide = table('app', 'wide', { bytes: 180 * MB });
+    const narrow = table('app', 'narrow', { bytes: 166 * MB });
+    const even = planCopy(input([wide, narrow, ...smalls], { splitTableBytes: undefined, parallel: 2 }));
+    expect(even.splitBytes).toBe(183 * MB);
+    expect(even.splitTables).toEqual([]);
+    // One table of 600 MB among 700 on four workers: split into four pieces of at most a share (175 MB).
+    const big = table('app', 'big', { bytes: 600 * MB });
+    const rest = Array.from({ length: 5 }, (_, i) => table('app', `t_${i}`, { bytes: 20 * MB }));
+    const one = planCopy(input([big, ...rest], { splitTableBytes: undefined, parallel: 4 }));
+    expect(one.splitBytes).toBe(175 * MB);
+    expect(one.tables.filter((t) => t.parts > 1).map((t) => [t.name, t.parts])).toEqual([['big', 4]]);
+    expect(Math.max(...one.units.map((u) => u.estimatedBytes))).toBeLessThanOrEqual(175 * MB);
 
-    // Eight workers over 40 GB: a quarter of a 5 GB share.
-    expect(automaticSplitBytes(40 * 1024 * MB, 8)).toBe(1280 * MB);
+    expect(automaticSplitBytes(40 * 1024 * MB, 8)).toBe(5 * 1024 * MB);
     expect(automaticSplitBytes(0, 4)).toBe(MIN_AUTO_SPLIT_BYTES);
     // A threshold the task sets wins, however unbalanced.
-    const fixed = planCopy(input([wide, narrow], { splitTableBytes: 1024 * MB, parallel: 2 }));
+    const fixed = planCopy(input([big, ...rest], { splitTableBytes: 1024 * MB, parallel: 4 }));
     expect(fixed.splitTables).toEqual([]);
     expect(fixed.splitBytes).toBe(1024 * MB);
   });
