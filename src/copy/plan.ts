@@ -37,16 +37,19 @@ const OID_ALIAS_TYPES = new Set(
 /** More ranges than this only adds per-COPY overhead; a range is then several blocks. */
 export const MAX_PARTS = 4096;
 
-/** The automatic split threshold never goes below this: smaller ranges only add per-COPY overhead. */
-export const MIN_AUTO_SPLIT_BYTES = 64 * 1024 ** 2;
+/**
+ * The automatic split threshold never goes below this. A range costs more per byte than a whole table
+ * (a TID range scan under a query instead of a plain COPY, and no FREEZE), so splitting pays only for a
+ * table that would otherwise keep one worker busy long after the others.
+ */
+export const MIN_AUTO_SPLIT_BYTES = 1024 ** 3;
 
 /**
- * The split threshold when the task sets none: one worker's share of the data. Only a table that alone
- * is more than a share keeps one worker busy after the others are done (one 600 MB table among 700 MB on
- * four workers, say), so only such a table is split, into pieces of at most a share. Smaller tables are
- * copied whole: a whole table is one sequential COPY with FREEZE, and ranges of one table copied at once
- * contend for its growth on the target (measured on the full-load bench, where splitting tables under a
- * share made the run about 1 s slower in 11).
+ * The split threshold when the task sets none: one worker's share of the data, and at least 1 GB. Only a
+ * table that alone is more than a share keeps one worker busy after the others are done (one 6 GB table
+ * among 7 GB on four workers, say), so only such a table is split, into pieces of at most a share. Smaller
+ * tables are copied whole: on the full-load bench (385 MB, two workers) splitting its biggest table, just
+ * over a share, made the run 1 to 3 s slower in 11.
  */
 export function automaticSplitBytes(totalBytes: number, parallel: number): number {
   return Math.max(MIN_AUTO_SPLIT_BYTES, Math.ceil(totalBytes / Math.max(1, parallel)));

@@ -116,7 +116,7 @@ export const optionsSchema = z
       .union([z.literal('auto'), size])
       .optional()
       .describe(
-        "Tables larger than this are copied in parallel ranges (default auto: one worker's share of the data, at least 64MB)",
+        "Tables larger than this are copied in parallel ranges (default auto: one worker's share of the data, at least 1GB)",
       ),
     missingRoles: z
       .enum(['error', 'skip'])

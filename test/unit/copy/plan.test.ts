@@ -243,22 +243,22 @@ describe('planCopy', () => {
     const wide = table('app', 'wide', { bytes: 180 * MB });
     const narrow = table('app', 'narrow', { bytes: 166 * MB });
     const even = planCopy(input([wide, narrow, ...smalls], { splitTableBytes: undefined, parallel: 2 }));
-    expect(even.splitBytes).toBe(183 * MB);
+    expect(even.splitBytes).toBe(1024 * MB); // a share (183 MB) is under the 1 GB floor
     expect(even.splitTables).toEqual([]);
-    // One table of 600 MB among 700 on four workers: split into four pieces of at most a share (175 MB).
-    const big = table('app', 'big', { bytes: 600 * MB });
-    const rest = Array.from({ length: 5 }, (_, i) => table('app', `t_${i}`, { bytes: 20 * MB }));
+    // One table of 6 GB among 7 on four workers: split into four pieces of at most a share (1.75 GB).
+    const big = table('app', 'big', { bytes: 6000 * MB });
+    const rest = Array.from({ length: 5 }, (_, i) => table('app', `t_${i}`, { bytes: 200 * MB }));
     const one = planCopy(input([big, ...rest], { splitTableBytes: undefined, parallel: 4 }));
-    expect(one.splitBytes).toBe(175 * MB);
+    expect(one.splitBytes).toBe(1750 * MB);
     expect(one.tables.filter((t) => t.parts > 1).map((t) => [t.name, t.parts])).toEqual([['big', 4]]);
-    expect(Math.max(...one.units.map((u) => u.estimatedBytes))).toBeLessThanOrEqual(175 * MB);
+    expect(Math.max(...one.units.map((u) => u.estimatedBytes))).toBeLessThanOrEqual(1750 * MB);
 
     expect(automaticSplitBytes(40 * 1024 * MB, 8)).toBe(5 * 1024 * MB);
     expect(automaticSplitBytes(0, 4)).toBe(MIN_AUTO_SPLIT_BYTES);
     // A threshold the task sets wins, however unbalanced.
-    const fixed = planCopy(input([big, ...rest], { splitTableBytes: 1024 * MB, parallel: 4 }));
+    const fixed = planCopy(input([big, ...rest], { splitTableBytes: 8192 * MB, parallel: 4 }));
     expect(fixed.splitTables).toEqual([]);
-    expect(fixed.splitBytes).toBe(1024 * MB);
+    expect(fixed.splitBytes).toBe(8192 * MB);
   });
 
   it('skips what the patterns exclude and dts state', () => {
