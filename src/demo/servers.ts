@@ -210,13 +210,7 @@ export async function startLocalServer(opts: ServerOptions): Promise<LocalServer
     }
     settings.ssl = 'on';
   }
-  const conf = Object.entries(settings)
-    .map(([k, v]) => `${k} = ${v}`)
-    .join('\n');
-  writeFileSync(
-    join(data, 'postgresql.conf'),
-    readFileSync(join(data, 'postgresql.conf'), 'utf8') + '\n' + conf + '\n',
-  );
+  appendSettings(data, settings);
   // Replication connections from loopback with a password, like a real server configured for dts.
   writeFileSync(
     join(data, 'pg_hba.conf'),
@@ -335,6 +329,15 @@ export async function startLocalStandby(primary: LocalServer, opts: StandbyOptio
     hot_standby_feedback: 'on',
     ...(opts.settings ?? {}),
   };
+  appendSettings(data, settings);
+  writeFileSync(join(data, 'standby.signal'), '');
+  if (user) chownSync(join(data, 'standby.signal'), user.uid, user.gid);
+  await run(pgCtl, ['start', '-D', data, '-w', '-t', '60', '-l', join(root, 'server.log')], user, root);
+  return serverAt(primary.version, opts.password, bin, user, root, port);
+}
+
+/** `settings` appended to the data folder's postgresql.conf (later lines win). */
+function appendSettings(data: string, settings: Readonly<Record<string, string | number>>): void {
   const conf = Object.entries(settings)
     .map(([k, v]) => `${k} = ${v}`)
     .join('\n');
@@ -342,8 +345,4 @@ export async function startLocalStandby(primary: LocalServer, opts: StandbyOptio
     join(data, 'postgresql.conf'),
     readFileSync(join(data, 'postgresql.conf'), 'utf8') + '\n' + conf + '\n',
   );
-  writeFileSync(join(data, 'standby.signal'), '');
-  if (user) chownSync(join(data, 'standby.signal'), user.uid, user.gid);
-  await run(pgCtl, ['start', '-D', data, '-w', '-t', '60', '-l', join(root, 'server.log')], user, root);
-  return serverAt(primary.version, opts.password, bin, user, root, port);
 }
