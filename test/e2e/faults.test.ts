@@ -1,12 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDts } from '../harness/cli.js';
 import { compareDatabases } from '../harness/compare.js';
 import { SUPERUSER_PASSWORD, startServer, type TestServer } from '../harness/pg-server.js';
 import { startProxy, type TcpProxy } from '../harness/tcp-proxy.js';
+import { TRANSFERS_DDL, transferSql, writeUntilStopped } from '../harness/transfers.js';
 import { env, startRun, statusUntil, type Background } from '../integration/state/helpers.js';
 
 let source: TestServer;
@@ -17,56 +17,19 @@ const dir = mkdtempSync(join(tmpdir(), 'dts-faults-e2e-'));
 const runEnv = { ...env, DTS_SYNC_PROGRESS_MS: '500' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Accounts moved by transfers, and an insert-only log without any unique key (a replay shows as a duplicate). */
-const DDL = `
-CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
-INSERT INTO accounts SELECT g, 1000 FROM generate_series(1, 50) g;
-CREATE TABLE log (writer int, seq int, note text);
-ALTER TABLE log REPLICA IDENTITY FULL;
+/** The transfers, and an items table that also takes inserts and deletes. */
+const DDL = `${TRANSFERS_DDL}
 CREATE TABLE items (id serial PRIMARY KEY, v text);
 INSERT INTO items (v) SELECT md5(g::text) FROM generate_series(1, 3000) g;
 `;
 
-/** Writers on the source (directly, not through the proxy) until `stop()`; returns the transactions. */
-function workload(database: string, writers = 3): { stop(): Promise<number> } {
-  let stopping = false;
-  let count = 0;
-  const one = async (w: number) => {
-    const c = new pg.Client({
-      host: source.host,
-      port: source.port,
-      user: 'postgres',
-      password: SUPERUSER_PASSWORD,
-      database,
-    });
-    await c.connect();
-    try {
-      for (let i = 0; !stopping; i++) {
-        const a = ((i * 7 + w) % 50) + 1;
-        const b = ((i * 13 + w) % 50) + 1;
-        await c.query('BEGIN');
-        await c.query('UPDATE accounts SET balance = balance - 1 WHERE id = $1', [a]);
-        await c.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [b]);
-        await c.query(`INSERT INTO log VALUES ($1, $2, 'transfer')`, [w, i]);
-        await c.query(`INSERT INTO items (v) VALUES ($1)`, [`w${w}-${i}`]);
-        if (i % 5 === 0) await c.query(`DELETE FROM items WHERE id = $1`, [(i % 3000) + 1]);
-        await c.query('COMMIT');
-        count++;
-        if (i % 20 === 0) await sleep(5);
-      }
-    } finally {
-      await c.end();
-    }
-  };
-  const all = Promise.all([...Array(writers).keys()].map(one));
-  return {
-    async stop() {
-      stopping = true;
-      await all;
-      return count;
-    },
-  };
-}
+/** Writers on the source (directly, not through the proxy): transfers, and an insert (and a delete) of items. */
+const faultsWorkload = (w: number, i: number) =>
+  transferSql(
+    w,
+    i,
+    ` INSERT INTO items (v) VALUES ('w${w}-${i}');${i % 5 === 0 ? ` DELETE FROM items WHERE id = ${(i % 3000) + 1};` : ''}`,
+  );
 
 function taskThroughProxies(name: string, database: string): string {
   const f = join(dir, `${name}.yaml`);
@@ -135,10 +98,10 @@ describe('faults during sync, through a TCP proxy that cuts the links', () => {
     const file = taskThroughProxies('links', 'links');
     let run: Background = startRun([file], runEnv);
     const runs: Background[] = [run];
-    let writes: ReturnType<typeof workload> | undefined;
+    let writes: ReturnType<typeof writeUntilStopped> | undefined;
     try {
       await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 120_000);
-      writes = workload('links');
+      writes = writeUntilStopped(source, 'links', { writers: 3, reconnect: false, sql: faultsWorkload });
       await sleep(1500);
 
       // The source link: replication and every other session to the source drop; new ones are refused

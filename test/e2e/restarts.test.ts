@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDts } from '../harness/cli.js';
 import { compareDatabases } from '../harness/compare.js';
-import { SUPERUSER_PASSWORD, startServer, type TestServer } from '../harness/pg-server.js';
+import { TRANSFERS_DDL, writeUntilStopped } from '../harness/transfers.js';
+import { startServer, type TestServer } from '../harness/pg-server.js';
 import { env, startRun, statusUntil, taskFile, type Background } from '../integration/state/helpers.js';
 
 let source: TestServer;
@@ -13,61 +13,6 @@ let target: TestServer;
 const dir = mkdtempSync(join(tmpdir(), 'dts-restarts-e2e-'));
 const runEnv = { ...env, DTS_SYNC_PROGRESS_MS: '500' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const DDL = `
-CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
-INSERT INTO accounts SELECT g, 1000 FROM generate_series(1, 50) g;
-CREATE TABLE log (writer int, seq int, note text);
-ALTER TABLE log REPLICA IDENTITY FULL;
-`;
-
-/**
- * Transfers on the source until `stop()`, from writers that reconnect when the source restarts (a
- * transaction cut by the restart is rolled back or committed by the server; either way the sums hold).
- */
-function workload(database: string, writers = 2): { stop(): Promise<number> } {
-  let stopping = false;
-  let count = 0;
-  const one = async (w: number) => {
-    for (let i = 0; !stopping;) {
-      const c = new pg.Client({
-        host: source.host,
-        port: source.port,
-        user: 'postgres',
-        password: SUPERUSER_PASSWORD,
-        database,
-      });
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-        for (; !stopping; i++) {
-          const a = ((i * 7 + w) % 50) + 1;
-          const b = ((i * 13 + w) % 50) + 1;
-          await c.query(
-            `BEGIN; UPDATE accounts SET balance = balance - 1 WHERE id = ${a};
-             UPDATE accounts SET balance = balance + 1 WHERE id = ${b};
-             INSERT INTO log VALUES (${w}, ${i}, 'transfer'); COMMIT`,
-          );
-          count++;
-          if (i % 20 === 0) await sleep(5);
-        }
-      } catch {
-        i++;
-        await sleep(200);
-      } finally {
-        await c.end().catch(() => undefined);
-      }
-    }
-  };
-  const all = Promise.all([...Array(writers).keys()].map(one));
-  return {
-    async stop() {
-      stopping = true;
-      await all;
-      return count;
-    },
-  };
-}
 
 /** Transactions applied so far, as recorded on the target; undefined while the target is down. */
 async function transactionsApplied(database: string): Promise<number | undefined> {
@@ -101,7 +46,7 @@ async function applyingAgain(database: string): Promise<void> {
 beforeAll(async () => {
   [source, target] = await Promise.all([startServer({ version: 14 }), startServer({ version: 17 })]);
   await source.query(`CREATE DATABASE restarts`);
-  await source.query(DDL, [], 'restarts');
+  await source.query(TRANSFERS_DDL, [], 'restarts');
 });
 
 afterAll(async () => {
@@ -112,10 +57,10 @@ describe('servers restarted during sync, through the CLI', () => {
   it('the target and then the source restart under a live workload: the same runner rides both out; complete; equal, no duplicates', async () => {
     const file = taskFile(dir, source, target, 'restarts', 'restarts', 'restarts', 'full+incremental');
     const run: Background = startRun([file], runEnv);
-    let writes: ReturnType<typeof workload> | undefined;
+    let writes: ReturnType<typeof writeUntilStopped> | undefined;
     try {
       await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 120_000);
-      writes = workload('restarts');
+      writes = writeUntilStopped(source, 'restarts', { writers: 2, reconnect: true });
       await applyingAgain('restarts');
 
       // The target: every session of the runner (apply, state, runner lock) is terminated.
