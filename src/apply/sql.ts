@@ -10,6 +10,9 @@ import { quoteIdent, quoteQualified } from '../pg/quote.js';
 /** The apply session: replica role (no user triggers, no FK checks) is tried separately, it may be refused. */
 export const SET_REPLICA_ROLE = `SET session_replication_role = replica`;
 
+/** The apply session's join settings: keyed batches find their rows by index (see SESSION_SETTINGS). */
+export const JOINS_OFF = [`SET enable_hashjoin = off`, `SET enable_mergejoin = off`] as const;
+
 /**
  * Durable commits (the slot is confirmed right after COMMIT returns, so a commit that could still vanish
  * in a target crash must not be acknowledged) and the input settings matching the source's output ones.
@@ -26,13 +29,11 @@ export const SESSION_SETTINGS = [
   `SET dts.applying = 'on'`,
   // Multi-row UPDATE ... FROM (VALUES) and DELETE ... USING (VALUES) find each row by its key's index
   // (TableMap.keyIndexed); statements of a table without one turn these on around them (JOINS_ON).
-  `SET enable_hashjoin = off`,
-  `SET enable_mergejoin = off`,
+  ...JOINS_OFF,
 ] as const;
 
 /** Around the keyed statements of a table whose key has no index on the target: any join may be best. */
 export const JOINS_ON = [`SET enable_hashjoin = on`, `SET enable_mergejoin = on`] as const;
-export const JOINS_OFF = [`SET enable_hashjoin = off`, `SET enable_mergejoin = off`] as const;
 
 /**
  * The checkpoint: one row per task and source database, in the target database the changes go to, so the

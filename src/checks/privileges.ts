@@ -1,5 +1,5 @@
 import { displayIdent, displayName } from '../catalog/display.js';
-import type { Settings } from '../catalog/types.js';
+import type { Relation, Settings } from '../catalog/types.js';
 import {
   ALL_MODES,
   DATA_MODES,
@@ -262,38 +262,30 @@ export const replicationRole: Check = {
     return [
       ...out,
       ...perDatabase(facts, (db) => {
-        const found: Draft[] = [];
-        const fired = db.selected.filter((r) => r.originTriggers.length > 0);
-        if (fired.length > 0) {
-          const names = fired.map(
+        // Tables whose `objects` would act again, named with them: `app.orders (orders_count)`.
+        const acting = (objects: (r: Relation) => readonly string[], says: (names: string) => string) => {
+          const hit = db.selected.filter((r) => objects(r).length > 0);
+          if (hit.length === 0) return [];
+          const names = hit.map(
             (r) =>
-              `${displayName(r.schema, r.name)} (${r.originTriggers.map((t) => displayIdent(t)).join(', ')})`,
+              `${displayName(r.schema, r.name)} (${objects(r)
+                .map((o) => displayIdent(o))
+                .join(', ')})`,
           );
-          found.push(
-            finding(
-              'fail',
-              `triggers on ${list(names)} would fire again on the target for every replicated row, on top of what the source's triggers wrote`,
-              displayName(db.name),
-              fix,
-            ),
-          );
-        }
-        const acting = db.selected.filter((r) => r.actingForeignKeys.length > 0);
-        if (acting.length > 0) {
-          const names = acting.map(
-            (r) =>
-              `${displayName(r.schema, r.name)} (${r.actingForeignKeys.map((k) => displayIdent(k)).join(', ')})`,
-          );
-          found.push(
-            finding(
-              'fail',
-              `foreign keys with ON DELETE/UPDATE actions on ${list(names)} would act again on the target: the replicated changes the action made on the source would then find their rows gone or changed, and sync stops`,
-              displayName(db.name),
-              fix,
-            ),
-          );
-        }
-        return found;
+          return [finding('fail', says(list(names)), displayName(db.name), fix)];
+        };
+        return [
+          ...acting(
+            (r) => r.originTriggers,
+            (names) =>
+              `triggers on ${names} would fire again on the target for every replicated row, on top of what the source's triggers wrote`,
+          ),
+          ...acting(
+            (r) => r.actingForeignKeys,
+            (names) =>
+              `foreign keys with ON DELETE/UPDATE actions on ${names} would act again on the target: the replicated changes the action made on the source would then find their rows gone or changed, and sync stops`,
+          ),
+        ];
       }),
     ];
   },

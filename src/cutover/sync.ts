@@ -4,12 +4,12 @@ import { readMaterializedViews } from '../copy/read.js';
 import { copySequences } from '../copy/sequences.js';
 import { connect, withConnection } from '../pg/connect.js';
 import { isDtsError } from '../errors.js';
-import { sqlError } from '../pg/errors.js';
+import { serverErrorIn, sqlError } from '../pg/errors.js';
 import { formatLsn, parseLsn } from '../pg/lsn.js';
 import type { PasswordPrompt } from '../pg/password.js';
 import { syncDatabase, type SyncProgress, type SyncResult } from '../replication/index.js';
 import { releaseSource } from '../state/cancel.js';
-import { readTaskTargetWrites, unwatchTask, watchTask, type TargetWrite } from '../state/target-writes.js';
+import { unwatchTask, watchTask, type TargetWrite } from '../state/target-writes.js';
 import { ensureHolds, readHold } from '../state/hold.js';
 import { StateSession } from '../state/session.js';
 import { serveHold } from './hold.js';
@@ -216,11 +216,7 @@ export function describeStop(e: unknown): {
   sqlstate: string | undefined;
   hint: string | undefined;
 } {
-  let sqlstate: string | undefined;
-  for (let c: unknown = e; c && !sqlstate; c = (c as { cause?: unknown }).cause) {
-    const code = (c as { code?: unknown }).code;
-    if (!isDtsError(c) && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) sqlstate = code;
-  }
+  const sqlstate = serverErrorIn(e)?.code;
   const message = (e instanceof Error ? e.message : String(e)).replace(/ \(SQLSTATE [0-9A-Z]{5}\)$/, '');
   return { message, sqlstate, hint: isDtsError(e) ? e.hint : undefined };
 }
@@ -268,8 +264,7 @@ async function cutOver(
   const databases: CutoverDatabaseReport[] = [];
   const targets = loads.map((l) => l.targetDatabase);
   // After the drain the target is the user's again: the write watch goes, its records stay.
-  await unwatchTask(task, targets, prompt(deps));
-  const targetWrites = await readTaskTargetWrites(task, targets, prompt(deps));
+  const targetWrites = await unwatchTask(task, targets, prompt(deps));
   for (const l of loads) {
     const src = { side: 'source' as const, database: l.sourceDatabase, ...prompt(deps) };
     const dst = { side: 'target' as const, database: l.targetDatabase, ...prompt(deps) };

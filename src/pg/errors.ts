@@ -13,6 +13,12 @@ export function isPgServerError(e: unknown): e is PgServerError {
   return e instanceof Error && typeof (e as PgServerError).code === 'string' && 'severity' in e;
 }
 
+/** The server's error behind `e`: `e` itself, or the first one down its chain of causes. */
+export function serverErrorIn(e: unknown): PgServerError | undefined {
+  for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause) if (isPgServerError(c)) return c;
+  return undefined;
+}
+
 function where(endpoint: Endpoint): string {
   return `${endpoint.host}:${endpoint.port}`;
 }

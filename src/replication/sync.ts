@@ -3,7 +3,7 @@ import { Applier } from '../apply/applier.js';
 import { replicationNames } from '../catalog/names.js';
 import { DtsError, ExitCode, isDtsError } from '../errors.js';
 import { connect, type Connection } from '../pg/connect.js';
-import { isPgServerError, sqlError } from '../pg/errors.js';
+import { isPgServerError, serverErrorIn, sqlError } from '../pg/errors.js';
 import { formatLsn, maxLsn, ZERO_LSN, type Lsn } from '../pg/lsn.js';
 import type { PasswordPrompt } from '../pg/password.js';
 import type { Task } from '../task/types.js';
@@ -370,19 +370,14 @@ class StopBefore extends Error {
  * freed, apply goes on from the stored position; status shows the error meanwhile.
  */
 export function diskFull(e: unknown): boolean {
-  for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause)
-    if (!isDtsError(c) && (c as { code?: unknown }).code === '53100') return true;
-  return false;
+  return serverErrorIn(e)?.code === '53100';
 }
 
 /** What status shows while sync retries after `e`. */
 export function retryMessage(e: unknown): string {
-  if (diskFull(e)) {
-    let c: unknown = e;
-    while (isDtsError(c) && (c as { cause?: unknown }).cause) c = (c as { cause?: unknown }).cause;
-    const why = c instanceof Error ? c.message : String(c);
-    return `target disk full: ${why} (SQLSTATE 53100); free space on the target (or move the table to another tablespace): sync retries and goes on`;
-  }
+  const server = serverErrorIn(e);
+  if (server?.code === '53100')
+    return `target disk full: ${server.message} (SQLSTATE 53100); free space on the target (or move the table to another tablespace): sync retries and goes on`;
   return e instanceof Error ? e.message : String(e);
 }
 

@@ -14,8 +14,6 @@ export class StateSession implements Queryable {
   private opening: Promise<Connection> | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** Connections opened after the first one was lost. */
-  reconnects = 0;
 
   constructor(
     private readonly open: () => Promise<Connection>,
@@ -36,10 +34,7 @@ export class StateSession implements Queryable {
     if (this.closed) throw new Error('the state session is closed');
     if (this.conn) return this.conn;
     this.opening ??= this.open()
-      .then((c) => {
-        this.reconnects++;
-        return this.adopt(c);
-      })
+      .then((c) => this.adopt(c))
       .finally(() => (this.opening = undefined));
     return this.opening;
   }

@@ -338,10 +338,12 @@ export async function status(
     let sync: Parameters<typeof summarizeStatus>[4];
     let targetWrites: TargetWrite[] | undefined;
     if (SYNC_PHASES.has(found.state.phase)) {
+      // The task's own target database is read on this session; others need one each.
+      const open = c.missingDatabase === undefined ? { database: c.database, db: c.client } : undefined;
       targetWrites = await readTaskTargetWrites(
         task,
         found.state.loads.map((l) => l.targetDatabase),
-        deps,
+        { ...deps, ...(open ? { open } : {}) },
       );
       const live = await readSourceLive(task, deps).then(
         (l) => ({ live: l }),

@@ -215,15 +215,28 @@ export function writesByTable(
 export const describeTargetWrites = (writes: readonly TargetWrite[]): string[] =>
   writesByTable(writes).map((w) => `${displayName(w.database)}: ${w.table}: ${w.text}`);
 
-/** Each target database once, connected, for `fn`; a database that no longer exists is skipped. */
+/** A session the caller already has open on one target database, used instead of a new one. */
+export interface OpenSession {
+  readonly database: string;
+  readonly db: Queryable;
+}
+
+/**
+ * Each target database once, connected, for `fn`; a database that no longer exists is skipped. The
+ * database of `open` goes through that session.
+ */
 async function eachTargetDatabase<T>(
   task: Task,
   databases: readonly string[],
-  deps: { readonly prompt?: PasswordPrompt },
+  deps: { readonly prompt?: PasswordPrompt; readonly open?: OpenSession },
   fn: (db: Queryable, database: string) => Promise<T[]>,
 ): Promise<T[]> {
   const out: T[] = [];
   for (const database of [...new Set(databases)]) {
+    if (deps.open?.database === database) {
+      out.push(...(await fn(deps.open.db, database)));
+      continue;
+    }
     const c = await connectInstance(task.target, {
       side: 'target',
       database,
@@ -238,17 +251,22 @@ async function eachTargetDatabase<T>(
   return out;
 }
 
-/** The task's triggers removed from each of its target databases (cutover, cancel). */
+/**
+ * The task's triggers removed from each of its target databases (cutover, cancel), and what they
+ * recorded, read on the same session.
+ */
 export async function unwatchTask(
   task: Task,
   databases: readonly string[],
   deps: { readonly prompt?: PasswordPrompt } = {},
-): Promise<void> {
-  await eachTargetDatabase(task, databases, deps, async (db) => {
+): Promise<TargetWrite[]> {
+  return eachTargetDatabase(task, databases, deps, async (db, database) => {
     await unwatchTargetWrites(db, task.name).catch((e: unknown) => {
       throw sqlError(e, 'target', 'removing the triggers that watch for writes to the target');
     });
-    return [];
+    return readTargetWrites(db, task.name, database).catch((e: unknown) => {
+      throw sqlError(e, 'target', 'reading _dts.target_writes');
+    });
   });
 }
 
@@ -256,7 +274,7 @@ export async function unwatchTask(
 export async function readTaskTargetWrites(
   task: Task,
   databases: readonly string[],
-  deps: { readonly prompt?: PasswordPrompt } = {},
+  deps: { readonly prompt?: PasswordPrompt; readonly open?: OpenSession } = {},
 ): Promise<TargetWrite[]> {
   return eachTargetDatabase(task, databases, deps, (db, database) =>
     readTargetWrites(db, task.name, database).catch((e: unknown) => {
