@@ -125,6 +125,15 @@ describe('parseTask', () => {
     });
   });
 
+  it('splitTableBytes: auto (or none) leaves the threshold to the copy plan, also over a default size', () => {
+    const sized = { ...ctx, defaults: { splitTableBytes: '2GB' } };
+    expect(parseTask(minimal + 'options:\n  splitTableBytes: auto\n', sized).options.splitTableBytes).toBe(
+      undefined,
+    );
+    expect(parseTask(minimal, ctx).options.splitTableBytes).toBe(undefined);
+    expect(parseTask(minimal, sized).options.splitTableBytes).toBe(2 * 1024 ** 3);
+  });
+
   it('parses a schedule with an offset', () => {
     const task = parseTask(minimal + 'schedule: 2026-12-01T02:00:00+01:00\n', ctx);
     expect(task.schedule?.toISOString()).toBe('2026-12-01T01:00:00.000Z');
