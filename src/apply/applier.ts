@@ -53,7 +53,6 @@ export class Applier {
   private readonly tables = new Map<number, TableMap>();
   private open = false;
   private readonly batch: Batch;
-  private inflight: Promise<void> | undefined;
   private beginPending = false;
   private committing: Lsn = ZERO_LSN;
   /** Row changes written in the open batch. */
@@ -143,8 +142,12 @@ export class Applier {
     this.beginPending = true;
   }
 
-  /** Apply one row change (or TRUNCATE) inside the open batch, starting one if needed. */
-  async apply(change: RowChange): Promise<void> {
+  /**
+   * Apply one row change (or TRUNCATE) inside the open batch, starting one if needed. Returns a promise
+   * only when the pending changes were sent (wait for it before the next change: it bounds memory);
+   * most changes are only queued.
+   */
+  apply(change: RowChange): Promise<void> | undefined {
     this.begin();
     this.changes++;
     switch (change.kind) {
@@ -165,42 +168,55 @@ export class Applier {
         );
         break;
     }
-    if (this.batch.rows >= SEND_ROWS || this.batch.bytes >= SEND_BYTES) await this.send();
+    if (this.batch.rows >= SEND_ROWS || this.batch.bytes >= SEND_BYTES) return this.send();
+    return undefined;
   }
 
   /**
-   * Send what is queued, in one round trip, without waiting for the target to run it: the next changes
-   * are decoded and queued meanwhile. At most one send is in flight; its outcome (every statement changed
-   * the rows it had to) is awaited before the next send, a catalog read, COMMIT or ROLLBACK.
+   * Hand what is queued to the target, in one round trip, without waiting for the target to run it: the
+   * next changes are decoded and queued meanwhile. The statements are taken at once; they go to the
+   * target when everything sent before has run and changed the rows it had to (so at most one send is
+   * in flight), and their own outcome is checked the same way. Returns what was sent before, settled:
+   * waiting for it keeps the queue at one send ahead of the target.
    */
-  private async send(last?: Statement): Promise<void> {
-    await this.settle();
+  private send(last?: Statement): Promise<void> {
     const statements = this.batch.take();
     if (last) statements.push(last);
-    if (this.beginPending) {
+    if (statements.length > 0 && this.beginPending) {
       statements.unshift({ text: 'BEGIN', rows: undefined });
       this.beginPending = false;
     }
-    if (statements.length === 0) return;
+    const before = this.tail;
+    if (statements.length === 0) return before;
     const lastLsn = this.committing;
-    const running = this.run(statements)
-      .catch((e: unknown) => {
-        throw isPgServerError(e) && REFUSED.test(e.code ?? '') ? refused(e) : e;
-      })
-      .then((counts) => {
-        statements.forEach((s, i) => {
-          if (s.rows === undefined) return;
-          const n = counts[i] ?? 0;
-          if (n === s.rows) return;
-          if (s === last) throw positionMoved(this.key, lastLsn);
-          throw s.missing
-            ? rowMissing(s.missing.map, s.missing.what)
-            : new Error(`apply: a statement changed ${n} rows instead of ${s.rows}`);
-        });
+    const check = (counts: number[]) => {
+      statements.forEach((s, i) => {
+        if (s.rows === undefined) return;
+        const n = counts[i] ?? 0;
+        if (n === s.rows) return;
+        if (s === last) throw positionMoved(this.key, lastLsn);
+        throw s.missing
+          ? rowMissing(s.missing.map, s.missing.what)
+          : new Error(`apply: a statement changed ${n} rows instead of ${s.rows}`);
       });
-    // Awaited by settle(); until then a failure must not count as unhandled.
-    running.catch(() => undefined);
-    this.inflight = running;
+    };
+    this.chain(
+      before.then(() =>
+        this.run(statements).then(check, (e: unknown) => {
+          throw isPgServerError(e) && REFUSED.test(e.code ?? '') ? refused(e) : e;
+        }),
+      ),
+    );
+    return before;
+  }
+
+  /** Everything handed to the target so far; a failure is kept here until settle() or commit() sees it. */
+  private tail: Promise<void> = Promise.resolve();
+
+  private chain(next: Promise<void>): void {
+    // Awaited later; until then a failure must not count as unhandled.
+    next.catch(() => undefined);
+    this.tail = next;
   }
 
   /**
@@ -244,11 +260,9 @@ export class Applier {
     return Promise.all(parts).then((counts) => counts.flat());
   }
 
-  /** Wait for the send in flight; throws what it failed with. */
-  private async settle(): Promise<void> {
-    const running = this.inflight;
-    this.inflight = undefined;
-    await running;
+  /** Wait until everything handed to the target has run (and commits have returned); throws their failure. */
+  private settle(): Promise<void> {
+    return this.tail;
   }
 
   /** Whether a batch is open on the target. */
@@ -258,22 +272,30 @@ export class Applier {
 
   /**
    * Commit the batch with `lsn` (the commit end LSN of the last source transaction in it) as the stored
-   * position, in the same target transaction. Returns once the target reported COMMIT.
+   * position, in the same target transaction. The batch's statements are taken at once, so changes applied
+   * after this call go into the next batch while the target still works on this one: decoding overlaps the
+   * target's work and its COMMIT. COMMIT is sent only after every statement of the batch changed exactly
+   * the rows it had to; the next batch's statements only after COMMIT returned. The promise settles with
+   * the COMMIT (or the failure, after a ROLLBACK); nothing of the batch is durable before it resolves.
    */
-  async commit(lsn: Lsn, transactions: number): Promise<void> {
+  commit(lsn: Lsn, transactions: number): Promise<void> {
     this.begin();
     // The checkpoint row goes with the last statements, in the same round trip and transaction.
     this.committing = lsn;
-    try {
-      await this.send({ text: checkpointStatement(this.key, lsn, transactions), rows: 1 });
-      await this.settle();
-    } catch (e) {
-      await this.rollback().catch(() => undefined);
-      throw e;
-    }
-    await this.conn.client.query('COMMIT');
+    this.send({ text: checkpointStatement(this.key, lsn, transactions), rows: 1 });
+    const db = this.conn.client;
+    const done = this.tail.then(
+      () => db.query('COMMIT').then(() => undefined),
+      async (e: unknown) => {
+        await db.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      },
+    );
+    this.chain(done);
+    // The next batch starts now; its BEGIN goes with its first send, after this COMMIT.
     this.open = false;
     this.changes = 0;
+    return done;
   }
 
   /** Throw away the open batch (its transactions are received again after a restart). */
@@ -281,6 +303,7 @@ export class Applier {
     this.batch.clear();
     this.changes = 0;
     await this.settle().catch(() => undefined);
+    this.tail = Promise.resolve();
     if (!this.open) return;
     this.open = false;
     if (this.beginPending) {

@@ -98,9 +98,16 @@ export class SyncCursor {
     return true;
   }
 
-  /** The target committed everything received so far, with `received` as the stored position. */
-  durable(): Lsn {
-    this.appliedLsn = this.receivedLsn;
+  /**
+   * The target committed the transactions received up to `upTo` (by default everything received so far),
+   * with that position stored. Later ones may still be in the next batch, not durable yet.
+   */
+  durable(upTo: Lsn = this.receivedLsn): Lsn {
+    if (upTo > this.receivedLsn)
+      throw new Error(
+        `apply: ${formatLsn(upTo)} made durable but not received (${formatLsn(this.receivedLsn)})`,
+      );
+    this.appliedLsn = maxLsn(this.appliedLsn, upTo);
     return this.appliedLsn;
   }
 

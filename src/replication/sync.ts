@@ -229,7 +229,6 @@ async function session(
         idle: !cursor.inTransaction && !cursor.pending,
       });
 
-    // The only place the slot is confirmed after data: right after the target COMMIT returned.
     /*
      * A schema change stops sync, but the complete transactions batched before the one that shows it are
      * committed first (with their checkpoint), so the stop position is exactly before that transaction.
@@ -237,19 +236,49 @@ async function session(
      * transaction: roll back and stream again up to it (StopBefore, handled in syncDatabase).
      */
     const schemaStop = async (e: unknown): Promise<unknown> => {
-      if (!(isDtsError(e) && e.code === 'source-schema-changed') || !cursor.pending) return e;
+      if (!(isDtsError(e) && e.code === 'source-schema-changed')) return e;
+      await settleCommit();
+      if (!cursor.pending) return e;
       if (cursor.applying && a.changes !== changesAtBegin) return new StopBefore(openFinal, e);
       await commitBatch();
       return e;
     };
-    const commitBatch = async () => {
-      await a.commit(cursor.received, batchTransactions);
-      totals.transactions += batchTransactions;
+    /*
+     * Committing a batch: the target works on it while the loop decodes the next one. The commit in flight
+     * is awaited before the next one starts, before anything that needs every received transaction durable
+     * (an idle stream, a keepalive, stopping), and its failure is thrown there.
+     */
+    let inCommit: Promise<void> | undefined;
+    // The commit end LSN the last batch handed to the target stores (at or above cursor.applied).
+    let batchedUpTo = cursor.applied;
+    const startCommit = async () => {
+      await settleCommit();
+      const lsn = cursor.received;
+      if (lsn <= batchedUpTo) return;
+      const count = batchTransactions;
+      const commitTimeUs = receivedCommitTimeUs;
+      batchedUpTo = lsn;
       batchTransactions = 0;
-      totals.applied = cursor.durable();
-      totals.appliedCommitTimeUs = receivedCommitTimeUs ?? totals.appliedCommitTimeUs;
-      s.confirm(cursor.confirmable);
-      report('streaming');
+      const done = a.commit(lsn, count).then(() => {
+        totals.transactions += count;
+        totals.applied = cursor.durable(lsn);
+        totals.appliedCommitTimeUs = commitTimeUs ?? totals.appliedCommitTimeUs;
+        // The only place the slot is confirmed after data: right after the target COMMIT returned.
+        s.confirm(cursor.confirmable);
+        report('streaming');
+      });
+      done.catch(() => undefined);
+      inCommit = done;
+    };
+    const settleCommit = async () => {
+      const c = inCommit;
+      inCommit = undefined;
+      await c;
+    };
+    /** Commit what is batched and wait until it is durable. */
+    const commitBatch = async () => {
+      await startCommit();
+      await settleCommit();
     };
     report('streaming');
 
@@ -277,6 +306,7 @@ async function session(
       if (!item) {
         // Nothing buffered: the stream is idle for now, a good moment to make the batch durable.
         if (cursor.pending && !cursor.inTransaction) await commitBatch();
+        else await settleCommit();
         if (cursor.done) break;
         const idle = !cursor.inTransaction && !cursor.pending;
         const pingMs = deps.stopAt !== undefined ? PING_MS : IDLE_PING_MS;
@@ -322,13 +352,15 @@ async function session(
             batchTransactions >= BATCH_TRANSACTIONS ||
             a.changes >= BATCH_CHANGES ||
             Date.now() - batchStarted >= BATCH_MS;
-          if (cursor.pending && (full || cursor.done)) await commitBatch();
+          // Committed in the background: the loop decodes the next batch meanwhile.
+          if (cursor.pending && full) await startCommit();
           if (cursor.done) break;
           continue;
         }
         default:
           if (cursor.applying) {
-            await a.apply(change);
+            const sent = a.apply(change);
+            if (sent) await sent;
             totals.changes++;
           }
           continue;
@@ -337,6 +369,7 @@ async function session(
     }
 
     // Leaving: keep what is complete, drop a partly received transaction (it is sent again next time).
+    await settleCommit();
     if (cursor.inTransaction) {
       await a.rollback();
       cursor.rolledBack();

@@ -178,6 +178,38 @@ describe('batched apply 17 -> 18', () => {
     expect(rows[0]).toEqual({ s: 1275 - 7 });
   });
 
+  it('commits nothing after a failed batch, though the batches before it commit while the next is decoded', async () => {
+    const { task, start } = await sync('missing_later');
+    await target.query(`DELETE FROM acc WHERE id = 7`, [], 'missing_later');
+    // Thousands of one-row transactions on each side of the one that fails: the batches before it
+    // commit in the background while later ones are decoded, and none after it may reach the target.
+    const inserts = (from: number, to: number) =>
+      `DO $$ BEGIN FOR i IN ${from}..${to} LOOP INSERT INTO hist VALUES (i, 1, 'x'); COMMIT; END LOOP; END $$`;
+    await source.query(inserts(1, 7_000), [], 'missing_later');
+    const beforeFailing = await currentLsn(source, 'missing_later');
+    await source.query(`UPDATE acc SET a = a + 1 WHERE id BETWEEN 5 AND 9`, [], 'missing_later');
+    await source.query(inserts(7_001, 14_000), [], 'missing_later');
+    const stopAt = await currentLsn(source, 'missing_later');
+    const e = await syncDatabase(task, 'missing_later', { fromLsn: start, stopAt }).catch((x: unknown) => x);
+    expect((e as DtsError).message).toBe(
+      'target: the row of public.acc that the source changed (update) is not on the target',
+    );
+    const stored = await storedPosition(target, 'missing_later');
+    expect(stored !== undefined && stored <= beforeFailing).toBe(true);
+    const { rows } = await target.query(
+      `SELECT count(*)::int AS n, coalesce(max(id), 0)::int AS top FROM hist`,
+      [],
+      'missing_later',
+    );
+    const { n, top } = rows[0] as { n: number; top: number };
+    // A prefix of the transactions before the failing one, committed; nothing after it.
+    expect(n).toBe(top);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(7_000);
+    const sum = await target.query(`SELECT sum(a)::int AS s FROM acc`, [], 'missing_later');
+    expect(sum.rows[0]).toEqual({ s: 1275 - 7 });
+  });
+
   it('applies batched updates and deletes of a table whose key has no index on the target (joins on around them)', async () => {
     const { task, start } = await sync('noindex');
     // The apply session turns hash and merge joins off for key lookups; without the key's index on the
