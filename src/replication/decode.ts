@@ -30,11 +30,14 @@ export class PgoutputDecoder {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
 
-  /** One Change, or undefined for messages dts has no use for (Type, Origin, logical messages). */
-  decode(payload: Buffer): Change | undefined {
+  /**
+   * One Change, or undefined for messages dts has no use for (Type, Origin, logical messages). The
+   * payload starts at `start` (the stream passes the whole XLogData message, so nothing is sliced).
+   */
+  decode(payload: Buffer, start = 0): Change | undefined {
     this.buf = payload;
-    this.pos = 1;
-    switch (payload[0]) {
+    this.pos = start + 1;
+    switch (payload[start]) {
       case 0x42: {
         // B: final LSN, commit time, xid
         const finalLsn = this.lsn('begin');
@@ -105,7 +108,7 @@ export class PgoutputDecoder {
       case 0x4d: // M: logical decoding message
         return undefined;
       default:
-        throw new Error(`pgoutput: unknown message type 0x${(payload[0] ?? 0).toString(16)}`);
+        throw new Error(`pgoutput: unknown message type 0x${(payload[start] ?? 0).toString(16)}`);
     }
   }
 

@@ -15,15 +15,19 @@ export type ServerMessage =
   /** Primary keepalive: `walEnd` is how far the walsender has decoded and sent. */
   | { readonly type: 'keepalive'; readonly walEnd: Lsn; readonly replyRequested: boolean };
 
+/** The first byte of an XLogData message, and its header's size (type, start, end, send time): the payload follows. */
+export const XLOG_DATA = 0x77;
+export const XLOG_DATA_HEADER = 25;
+
 /** Parse one CopyData chunk from the walsender; undefined for a message type this protocol does not know. */
 export function parseServerMessage(chunk: Buffer): ServerMessage | undefined {
   switch (chunk[0]) {
-    case 0x77: // 'w'
+    case XLOG_DATA: // 'w'
       return {
         type: 'data',
         start: readLsn(chunk, 1),
         walEnd: readLsn(chunk, 9),
-        payload: chunk.subarray(25),
+        payload: chunk.subarray(XLOG_DATA_HEADER),
       };
     case 0x6b: // 'k'
       return { type: 'keepalive', walEnd: readLsn(chunk, 1), replyRequested: chunk[17] === 1 };

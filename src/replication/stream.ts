@@ -4,16 +4,14 @@ import type { Connection } from '../pg/connect.js';
 import { formatLsn, maxLsn, parseLsn, ZERO_LSN, type Lsn } from '../pg/lsn.js';
 import type { Change } from './change.js';
 import { PgoutputDecoder } from './decode.js';
-import { parseServerMessage, standbyStatus } from './protocol.js';
+import { parseServerMessage, standbyStatus, XLOG_DATA, XLOG_DATA_HEADER } from './protocol.js';
 import * as sql from './sql.js';
 
 /**
- * What the stream hands to the sync loop, in exactly the order the walsender sent it: decoded changes
- * (`bytes`: the size of the message they came in, for flow control) and keepalives.
+ * What the stream hands to the sync loop, in exactly the order the walsender sent it: decoded changes and
+ * keepalives (`walEnd`: how far the walsender has decoded and sent).
  */
-export type StreamItem =
-  | { readonly type: 'change'; readonly change: Change; readonly bytes: number }
-  | { readonly type: 'keepalive'; readonly walEnd: Lsn };
+export type StreamItem = Change | { readonly kind: 'keepalive'; readonly walEnd: Lsn };
 
 export interface StreamOptions {
   readonly slot: string;
@@ -53,6 +51,8 @@ export class ReplicationStream {
    * quadratic; the consumed front is cut off once it is most of the array instead.
    */
   private queue: StreamItem[] = [];
+  /** The message size of each queued item (a keepalive counts 0), for flow control. */
+  private sizes: number[] = [];
   private head = 0;
   private queuedBytes = 0;
   private paused = false;
@@ -72,7 +72,11 @@ export class ReplicationStream {
   ) {
     this.confirmed = initialConfirmed;
     // Counted in message bytes, but what waits is decoded: a Change takes a few times its message's size.
-    this.high = opts.highWaterBytes ?? 1024 * 1024;
+    // Small on purpose: the socket's kernel buffers hold the walsender's output meanwhile, and what is
+    // decoded but not yet applied lives long enough to outgrow V8's young generation (every minor
+    // GC copies it, and it is promoted; with 1 MB, garbage collection was a quarter of dts's CPU in a
+    // backlog drain).
+    this.high = opts.highWaterBytes ?? 256 * 1024;
   }
 
   /** Check the slot, set output settings and start streaming on a `replication=database` connection. */
@@ -114,25 +118,25 @@ export class ReplicationStream {
     return new Promise<void>((resolve, reject) => {
       let started = false;
       this.wire.on('copyData', ({ chunk }) => {
-        const msg = parseServerMessage(chunk);
-        if (!msg) return;
-        if (msg.type === 'keepalive') {
-          if (msg.replyRequested) this.send(false);
-          this.push({ type: 'keepalive', walEnd: msg.walEnd }, 0);
-        } else {
+        if (chunk[0] === XLOG_DATA) {
           // Decoded here, in arrival order, while the chunk is valid: node-postgres reuses its read buffer
           // for the next messages, and a queued raw payload would have to be copied first. The Change holds
           // only strings and numbers taken out of it.
           let change: Change | undefined;
           try {
-            change = this.decoder.decode(msg.payload);
+            change = this.decoder.decode(chunk, XLOG_DATA_HEADER);
           } catch (e) {
             this.fail(e);
             this.wire.stream.pause();
             return;
           }
-          if (change) this.push({ type: 'change', change, bytes: chunk.length }, chunk.length);
+          if (change) this.push(change, chunk.length);
+          return;
         }
+        const msg = parseServerMessage(chunk);
+        if (msg?.type !== 'keepalive') return;
+        if (msg.replyRequested) this.send(false);
+        this.push({ kind: 'keepalive', walEnd: msg.walEnd }, 0);
       });
       (client as unknown as { connection: { once(e: string, fn: () => void): void } }).connection.once(
         'replicationStart',
@@ -156,6 +160,7 @@ export class ReplicationStream {
 
   private push(item: StreamItem, bytes: number): void {
     this.queue.push(item);
+    this.sizes.push(bytes);
     this.queuedBytes += bytes;
     if (!this.paused && this.queuedBytes > this.high) {
       this.paused = true;
@@ -178,13 +183,15 @@ export class ReplicationStream {
 
   /** The next item if one is already buffered; throws once the session failed and the queue is drained. */
   poll(): StreamItem | undefined {
-    const item = this.head < this.queue.length ? this.queue[this.head++] : undefined;
-    if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    if (item) {
-      if (item.type === 'change') this.queuedBytes -= item.bytes;
+    if (this.head < this.queue.length) {
+      const item = this.queue[this.head]!;
+      this.queuedBytes -= this.sizes[this.head]!;
+      this.head++;
+      if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.sizes = this.sizes.slice(this.head);
+        this.head = 0;
+      }
       if (this.paused && this.queuedBytes < this.high / 2) {
         this.paused = false;
         this.wire.stream.resume();
@@ -212,6 +219,11 @@ export class ReplicationStream {
       this.wake = done;
     });
     return this.poll();
+  }
+
+  /** End a wait in next() now (it returns what is buffered, maybe nothing). */
+  interrupt(): void {
+    this.notify();
   }
 
   /** What the slot has been told is durable. */

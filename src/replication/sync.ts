@@ -249,6 +249,8 @@ async function session(
      * (an idle stream, a keepalive, stopping), and its failure is thrown there.
      */
     let inCommit: Promise<void> | undefined;
+    // The commit in flight has returned (or failed): settleCommit() takes its outcome without waiting.
+    let committed = false;
     // The commit end LSN the last batch handed to the target stores (at or above cursor.applied).
     let batchedUpTo = cursor.applied;
     const startCommit = async () => {
@@ -267,12 +269,23 @@ async function session(
         s.confirm(cursor.confirmable);
         report('streaming');
       });
-      done.catch(() => undefined);
       inCommit = done;
+      // Wakes the loop if it waits on a quiet stream: it takes the outcome and may stop or commit again.
+      void done
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .then(() => {
+          if (inCommit !== done) return;
+          committed = true;
+          s.interrupt();
+        });
     };
     const settleCommit = async () => {
       const c = inCommit;
       inCommit = undefined;
+      committed = false;
       await c;
     };
     /** Commit what is batched and wait until it is durable. */
@@ -304,9 +317,11 @@ async function session(
         if (!cursor.inTransaction || !item) break;
       }
       if (!item) {
-        // Nothing buffered: the stream is idle for now, a good moment to make the batch durable.
-        if (cursor.pending && !cursor.inTransaction) await commitBatch();
-        else await settleCommit();
+        // Nothing buffered: the stream is quiet for now, a good moment to make the batch durable. It
+        // commits in the background: what arrives meanwhile goes into the next batch, and a quiet stream
+        // is woken when the COMMIT returns. One commit at a time: the next starts once this one returned.
+        if (committed) await settleCommit();
+        if (cursor.pending && !cursor.inTransaction && !inCommit) await startCommit();
         if (cursor.done) break;
         const idle = !cursor.inTransaction && !cursor.pending;
         const pingMs = deps.stopAt !== undefined ? PING_MS : IDLE_PING_MS;
@@ -317,7 +332,7 @@ async function session(
         item = await s.next(deps.signal, pingMs);
         if (!item) continue;
       }
-      if (item.type === 'keepalive') {
+      if (item.kind === 'keepalive') {
         if (cursor.pending && !cursor.inTransaction) await commitBatch();
         cursor.keepalive(item.walEnd);
         s.confirm(cursor.confirmable);
@@ -326,7 +341,7 @@ async function session(
         if (cursor.done) break;
         continue;
       }
-      const { change } = item;
+      const change = item;
       switch (change.kind) {
         case 'begin': {
           const decision = cursor.begin(change.finalLsn);
