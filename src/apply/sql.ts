@@ -220,12 +220,15 @@ export function truncate(
 
 /** A value as an SQL literal: `'it''s'` or `NULL`. Text values cannot contain NUL. */
 export function literal(v: string | null): string {
-  return v === null ? 'NULL' : `'${v.replaceAll("'", "''")}'`;
+  if (v === null) return 'NULL';
+  return v.includes("'") ? `'${v.replaceAll("'", "''")}'` : `'${v}'`;
 }
 
 /** `('a', NULL)`: one row of a VALUES list. */
 export function tuple(values: readonly (string | null)[]): string {
-  return `(${values.map(literal).join(', ')})`;
+  let out = '(';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ', ') + literal(values[i]!);
+  return out + ')';
 }
 
 /**
@@ -282,11 +285,13 @@ export interface SetColumn {
  * then resolve to that type and go through its input function too (never a text-to-type cast).
  */
 function valuesList(types: readonly string[], rows: readonly (readonly (string | null)[])[]): string {
-  return rows
-    .map((row, r) =>
-      r === 0 ? `(${row.map((v, i) => `${literal(v)}::${types[i]!}`).join(', ')})` : tuple(row),
-    )
-    .join(', ');
+  let out = '';
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    if (r > 0) out += ', ' + tuple(row);
+    else out += `(${row.map((v, i) => `${literal(v)}::${types[i]!}`).join(', ')})`;
+  }
+  return out;
 }
 
 const keyType = (m: MatchColumn) => (m.asText ? 'text' : m.type);

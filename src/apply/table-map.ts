@@ -58,6 +58,9 @@ export interface TableMap {
    * around its statements.
    */
   readonly keyIndexed: boolean;
+  /** Indices of the source's replica identity (key) columns, and of the columns written, in column order. */
+  readonly keyColumns: readonly number[];
+  readonly written: readonly number[];
 }
 
 /** Below this OID types are built in and have the same OID on every server. */
@@ -136,5 +139,18 @@ export function mapRelation(relation: Relation, target: TargetTable | undefined)
     key.length > 0 &&
     relation.columns.every((c, i) => !c.key || !match[i]!.asText) &&
     (target.uniqueIndexes ?? []).some((cols) => cols.length > 0 && cols.every((c) => key.includes(c)));
-  return { relation, target, write, identityAlways, match, full, batchUpdates, keyIndexed };
+  const keyColumns = relation.columns.flatMap((c, i) => (c.key ? [i] : []));
+  const written = write.flatMap((w, i) => (w ? [i] : []));
+  return {
+    relation,
+    target,
+    write,
+    identityAlways,
+    match,
+    full,
+    batchUpdates,
+    keyIndexed,
+    keyColumns,
+    written,
+  };
 }
