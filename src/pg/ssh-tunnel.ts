@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { Client as SshClient } from 'ssh2';
 import { DtsError, exitCodeForSide, type Side } from '../errors.js';
 import type { SshTunnel } from '../task/types.js';
 
@@ -53,6 +52,8 @@ export async function openTunnel(
       throw fail(`cannot read ${ssh.knownHosts}`, 'check ssh.knownHosts in the task file', e);
     }
   }
+  // Loaded here: most tasks have no tunnel, and the ssh library is a tenth of a second of start-up.
+  const { Client: SshClient } = await import('ssh2');
   const conn = new SshClient();
   await new Promise<void>((resolve, reject) => {
     conn.once('ready', () => resolve());
