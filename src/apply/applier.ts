@@ -221,43 +221,40 @@ export class Applier {
 
   /**
    * Run statements in order and return each one's row count. Consecutive SQL statements go as one
-   * simple query; a COPY goes as its own, with its rows. All are queued on the connection at once (it runs
-   * them one after the other), so there is no wait between them; after a failure the target refuses the
-   * rest of the transaction, and the first failure is what this rejects with.
+   * simple query; a COPY goes as its own, with its rows. Each query is issued when the one before it
+   * returned (node-postgres sends one at a time anyway, and deprecates queueing them), and none after a
+   * failure: the target would refuse the rest of the transaction, and the first failure is what this
+   * rejects with.
    */
-  private run(statements: readonly Statement[]): Promise<number[]> {
+  private async run(statements: readonly Statement[]): Promise<number[]> {
     const db = this.conn.client;
-    const parts: Promise<number[]>[] = [];
+    const counts: number[] = [];
     let group: Statement[] = [];
-    const flush = () => {
+    const flush = async () => {
       if (group.length === 0) return;
       const text = group.map((s) => s.text).join(';\n');
-      parts.push(
-        db
-          .query(text)
-          .then((out: unknown) =>
-            ((Array.isArray(out) ? out : [out]) as { rowCount: number | null }[]).map((r) => r.rowCount ?? 0),
-          ),
-      );
       group = [];
+      const out: unknown = await db.query(text);
+      for (const r of (Array.isArray(out) ? out : [out]) as { rowCount: number | null }[])
+        counts.push(r.rowCount ?? 0);
     };
     for (const s of statements) {
       if (s.copy === undefined) {
         group.push(s);
         continue;
       }
-      flush();
+      await flush();
       const stream = db.query(copyStreams.from(s.text));
-      parts.push(
-        new Promise<number[]>((resolve, reject) => {
+      counts.push(
+        await new Promise<number>((resolve, reject) => {
           stream.on('error', reject);
-          stream.on('finish', () => resolve([stream.rowCount]));
+          stream.on('finish', () => resolve(stream.rowCount));
+          stream.end(s.copy);
         }),
       );
-      stream.end(s.copy);
     }
-    flush();
-    return Promise.all(parts).then((counts) => counts.flat());
+    await flush();
+    return counts;
   }
 
   /** Wait until everything handed to the target has run (and commits have returned); throws their failure. */

@@ -96,6 +96,16 @@ describe('dts run (full+incremental) and dts complete on the built CLI', () => {
       const s = await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 120_000);
       expect(s.mode).toBe('full+incremental');
       await workload('shop', 150, 10_000);
+      // One larger transaction: its inserts travel as COPY, between the batch's other statements.
+      await source.query(
+        `BEGIN;
+         UPDATE items SET n = n + 1 WHERE id <= 300;
+         INSERT INTO items (v, n) SELECT md5(g::text), g FROM generate_series(50000, 50499) g;
+         DELETE FROM items WHERE id BETWEEN 301 AND 340;
+         COMMIT`,
+        [],
+        'shop',
+      );
       await new Promise((res) => setTimeout(res, 1500));
       expect(run.stderr()).toMatch(/shop: syncing: shop applied [0-9A-F]+\/[0-9A-F]+, [\d,]+ transactions/);
       // Changes committed just before the request must still arrive.
@@ -109,6 +119,8 @@ describe('dts run (full+incremental) and dts complete on the built CLI', () => {
       expect(report.endLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
       const ended = await run.exited;
       expect(ended.stderr).not.toMatch(/^error:/m);
+      // Nothing from Node or a library meant for developers (a deprecation, an unhandled rejection).
+      expect(ended.stderr).not.toMatch(/Warning|\(node:\d+\)/);
       expect(ended.code).toBe(0);
       expect(ended.stdout).toContain('completed task shop:');
     } finally {
