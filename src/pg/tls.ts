@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { DtsError, exitCodeForSide, type Side } from '../errors.js';
@@ -48,7 +49,9 @@ export function tlsAttempts(endpoint: Endpoint, side: Side): (false | Connection
           ...base,
           rejectUnauthorized: true,
           ...(endpoint.sslrootcert ? { ca: readPem(endpoint.sslrootcert, 'sslrootcert', side) } : {}),
-          servername: endpoint.host,
+          // The name checked against the certificate (node-postgres passes the host too, so an IP address
+          // is still checked; as a server name it is refused by TLS and warned about by Node).
+          ...(isIP(endpoint.host) === 0 ? { servername: endpoint.host } : {}),
         },
       ];
   }

@@ -148,12 +148,22 @@ describe('TLS', () => {
     return f;
   };
 
-  it('verify-full against the right CA is encrypted', async () => {
-    const ep = endpointFor(tls, { sslmode: 'verify-full', sslrootcert: caFile() });
-    const ssl = await withConnection(ep, { side: 'target' }, (c) =>
-      c.client.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()').then((r) => r.rows[0].ssl),
-    );
-    expect(ssl).toBe(true);
+  it('verify-full against the right CA is encrypted, and to an IP address Node warns of nothing', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const ep = endpointFor(tls, { sslmode: 'verify-full', sslrootcert: caFile() });
+      expect(ep.host).toBe('127.0.0.1');
+      const ssl = await withConnection(ep, { side: 'target' }, (c) =>
+        c.client.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()').then((r) => r.rows[0].ssl),
+      );
+      expect(ssl).toBe(true);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 
   it('refuses a server whose certificate another CA signed', async () => {
