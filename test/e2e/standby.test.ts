@@ -2,9 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runWizard } from '../../src/cli/wizard/wizard.js';
 import { runDts } from '../harness/cli.js';
 import { compareDatabases } from '../harness/compare.js';
 import { SUPERUSER_PASSWORD, type TestServer } from '../harness/pg-server.js';
+import { scriptedPrompts } from '../harness/scripted-prompts.js';
 import { env, startRun, statusUntil } from '../integration/state/helpers.js';
 import {
   caughtUp,
@@ -105,6 +107,42 @@ target:
     } finally {
       await servers.primary.query('DROP ROLE mover');
     }
+  });
+
+  it('dts create: the wizard asks for the primary only when the source it connects to is in recovery', async () => {
+    const standbyUrl = `${servers.standby.url('shop')}?sslmode=disable`;
+    const primaryUrl = `${servers.primary.url('shop')}?sslmode=disable`;
+    const answers = (sourceUrl: string, primary: readonly string[]) => [
+      'wizard',
+      '',
+      'full+incremental',
+      ...['url', sourceUrl, SUPERUSER_PASSWORD, 'env', 'DTS_SOURCE_PASSWORD'],
+      ...['all', ''],
+      ...primary,
+      ...['url', `${servers.target.url('wizard')}?sslmode=disable`, ''],
+    ];
+    const wizard = (prompts: ReturnType<typeof scriptedPrompts>['prompts']) =>
+      runWizard(prompts, { env: {}, cwd: tmpdir(), output: 'wizard.yaml', force: false });
+
+    // An empty password for the primary: the standby's own entry (the same roles).
+    const fromStandby = scriptedPrompts(answers(standbyUrl, ['url', primaryUrl, '']));
+    const standbyTask = (await wizard(fromStandby.prompts)).task;
+    expect(fromStandby.left()).toBe(0);
+    expect(fromStandby.asked).toContain(
+      'say: The source is a standby (in recovery): dts creates the publication on its primary and asks the primary for a snapshot record so the slot on the standby is made at once.',
+    );
+    expect(fromStandby.asked).toContain('How do you reach the primary server?');
+    expect(standbyTask.source).toEqual({
+      url: standbyUrl,
+      password: '${DTS_SOURCE_PASSWORD}',
+      primary: { url: primaryUrl, password: '${DTS_SOURCE_PASSWORD}' },
+    });
+
+    const fromPrimary = scriptedPrompts(answers(primaryUrl, []));
+    const primaryTask = (await wizard(fromPrimary.prompts)).task;
+    expect(fromPrimary.left()).toBe(0);
+    expect(fromPrimary.asked.filter((q) => /primary|standby/.test(q))).toEqual([]);
+    expect(primaryTask.source).toEqual({ url: primaryUrl, password: '${DTS_SOURCE_PASSWORD}' });
   });
 
   it('full+incremental from the standby under writes on the primary, then complete: equal, released', async () => {

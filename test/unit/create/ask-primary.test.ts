@@ -2,28 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { AnsweredEndpoint } from '../../../src/cli/wizard/ask-endpoint.js';
 import { askPrimary } from '../../../src/cli/wizard/ask-primary.js';
 import { plaintextSides, withoutSecrets } from '../../../src/cli/wizard/password.js';
-import type { Prompts } from '../../../src/cli/wizard/prompts.js';
 import { Secret } from '../../../src/task/secret.js';
-
-/** Prompts that answer from a list, in order, and record every question and line said. */
-function scripted(answers: readonly unknown[]) {
-  const asked: string[] = [];
-  const queue = [...answers];
-  const next = <T>(message: string): Promise<T> => {
-    asked.push(message);
-    if (queue.length === 0) throw new Error(`unexpected question: ${message}`);
-    return Promise.resolve(queue.shift() as T);
-  };
-  const prompts: Prompts = {
-    input: (c) => next(c.message),
-    password: (c) => next(c.message),
-    confirm: (c) => next(c.message),
-    select: (c) => next(c.message),
-    checkbox: (c) => next(c.message),
-    say: (text) => asked.push(`say: ${text}`),
-  };
-  return { prompts, asked, left: () => queue.length };
-}
+import { scriptedPrompts as scripted } from '../../harness/scripted-prompts.js';
 
 const source: AnsweredEndpoint = {
   file: { url: 'postgresql://app@replica1/shop', password: '${DTS_SOURCE_PASSWORD}' },
