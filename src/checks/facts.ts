@@ -98,4 +98,16 @@ export interface PrimaryFacts {
   readonly systemId: string | undefined;
   /** Whether the role may run pg_log_standby_snapshot() (16+; superuser only unless granted). */
   readonly canLogStandbySnapshot: boolean;
+  /** The role dts connects to the primary as: the one CREATE PUBLICATION runs as. */
+  readonly role: PublisherRole;
+}
+
+/** What CREATE PUBLICATION ... FOR TABLE asks of the role that runs it, read on the server it runs on. */
+export interface PublisherRole {
+  readonly name: string;
+  readonly superuser: boolean;
+  /** Roles whose privileges it has (itself and those it inherits): it may publish their tables. */
+  readonly actsAs: readonly string[];
+  /** The databases on which it has CREATE. */
+  readonly createOn: readonly string[];
 }

@@ -261,7 +261,19 @@ export async function gatherFacts(
   };
 }
 
-/** The standby's primary (`source.primary`): whether it is one, its wal_level, and its system id. */
+/** The connected role: superuser or not, the roles it acts as (owns what they own), where it may CREATE. */
+const PUBLISHER_ROLE = `
+SELECT r.rolname AS name, r.rolsuper AS superuser,
+       ARRAY(SELECT o.rolname::text FROM pg_catalog.pg_roles o
+             WHERE pg_catalog.pg_has_role(o.oid, 'USAGE') ORDER BY 1) AS acts_as,
+       ARRAY(SELECT d.datname::text FROM pg_catalog.pg_database d
+             WHERE d.datallowconn AND pg_catalog.has_database_privilege(d.oid, 'CREATE') ORDER BY 1) AS create_on
+FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`;
+
+/**
+ * The standby's primary (`source.primary`): whether it is one, its wal_level, its system id, and the
+ * rights of the role there.
+ */
 async function readPrimary(side: SideConnections): Promise<Connected<PrimaryFacts>> {
   const c = await side.open({});
   if (!c.ok) return c;
@@ -277,6 +289,14 @@ async function readPrimary(side: SideConnections): Promise<Connected<PrimaryFact
       .query('SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()')
       .then((x) => String((x.rows[0] as { id: string }).id))
       .catch(() => undefined);
+    // The publication is made here, as this role: judge its rights here (roles are cluster-wide, and
+    // database CREATE rights are read for every database from this one session).
+    const role = (await c.value.client.query(PUBLISHER_ROLE)).rows[0] as {
+      name: string;
+      superuser: boolean;
+      acts_as: string[];
+      create_on: string[];
+    };
     return {
       ok: true,
       value: {
@@ -284,6 +304,12 @@ async function readPrimary(side: SideConnections): Promise<Connected<PrimaryFact
         walLevel: String(r.wal_level),
         systemId,
         canLogStandbySnapshot: Boolean(r.can_log),
+        role: {
+          name: String(role.name),
+          superuser: Boolean(role.superuser),
+          actsAs: role.acts_as.map(String),
+          createOn: role.create_on.map(String),
+        },
       },
     };
   } catch (e) {

@@ -9,9 +9,12 @@ import {
   need,
   perDatabase,
   plural,
+  NotRun,
   type Check,
   type Draft,
 } from './check.js';
+import type { Facts } from './facts.js';
+import type { Task } from '../task/types.js';
 
 export const replicationPrivilege: Check = {
   id: 'source.privilege.replication',
@@ -89,44 +92,93 @@ export const readPrivilege: Check = {
   },
 };
 
-/** CREATE PUBLICATION ... FOR TABLE needs CREATE on the database and ownership of every table. */
+/** Who runs CREATE PUBLICATION and what it may do there, as the assessor needs it. */
+interface Publisher {
+  readonly name: string;
+  readonly superuser: boolean;
+  /** Whether it has CREATE on a database; undefined when unknown (the check then says nothing). */
+  canCreate(database: string): boolean | undefined;
+  /** Whether it owns (or acts as the owner of) a table. */
+  owns(table: Relation): boolean;
+  /** Appended to findings, so people know which server they speak of: '' or ' on the primary'. */
+  readonly where: string;
+}
+
+/**
+ * The role CREATE PUBLICATION runs as: the source's, or with `source.primary` (a standby source) the
+ * primary's, whose rights are read on the primary. Throws NotRun when they could not be read.
+ */
+function publisher(facts: Facts, task: Task): Publisher {
+  if (task.sourcePrimary) {
+    const p = facts.sourcePrimary;
+    if (!p) throw new NotRun('source.primary was not read');
+    if (!p.ok) throw new NotRun(`cannot read source.primary: ${p.failure.message}`);
+    const role = p.value.role;
+    const actsAs = new Set(role.actsAs);
+    return {
+      name: role.name,
+      superuser: role.superuser,
+      canCreate: (database) => role.createOn.includes(database),
+      owns: (table) => actsAs.has(table.owner),
+      where: ' on the primary',
+    };
+  }
+  const { role } = need(facts.source);
+  const infos = need(facts.sourceDatabases);
+  return {
+    name: role.name,
+    superuser: role.superuser,
+    canCreate: (database) => infos.find((d) => d.name === database)?.canCreate,
+    owns: (table) => table.ownedByMe,
+    where: '',
+  };
+}
+
+/**
+ * CREATE PUBLICATION ... FOR TABLE needs CREATE on the database and ownership of every table, on the
+ * server it runs on: the source, or a standby source's primary.
+ */
 export const publicationPrivilege: Check = {
   id: 'source.privilege.publication',
   severities:
-    'FAIL when the role cannot create the publication (owner of the tables, CREATE on the database)',
+    'FAIL when the role cannot create the publication (owner of the tables, CREATE on the database; on the primary when the source is a standby)',
   title: 'Source role may create the publication',
   modes: INCREMENTAL,
   passMessage: 'the role may create the publication',
-  assess(facts) {
-    const { role } = need(facts.source);
-    if (role.superuser) return [];
-    const me = displayIdent(role.name);
-    const infos = need(facts.sourceDatabases);
-    return perDatabase(facts, (db) => {
+  assess(facts, task) {
+    const p = publisher(facts, task);
+    const me = displayIdent(p.name);
+    const primary = p.where !== '';
+    const run = primary ? ' (on the primary)' : '';
+    if (p.superuser)
+      return primary ? [finding('pass', `${me} is a superuser on the primary`, 'source.primary')] : [];
+    const out = perDatabase(facts, (db) => {
       const out: Draft[] = [];
-      if (infos.find((d) => d.name === db.name)?.canCreate === false)
+      if (p.canCreate(db.name) === false)
         out.push(
           finding(
             'fail',
-            `no CREATE privilege on the database: CREATE PUBLICATION needs it`,
+            `no CREATE privilege on the database${p.where}: CREATE PUBLICATION needs it`,
             displayName(db.name),
-            `GRANT CREATE ON DATABASE ${displayIdent(db.name)} TO ${me}`,
+            `GRANT CREATE ON DATABASE ${displayIdent(db.name)} TO ${me}${run}`,
           ),
         );
       const notMine = db.selected.filter(
-        (r) => (r.kind === 'table' || r.kind === 'partitioned table') && !r.ownedByMe,
+        (r) => (r.kind === 'table' || r.kind === 'partitioned table') && !p.owns(r),
       );
       if (notMine.length > 0)
         out.push(
           finding(
             'fail',
-            `${me} does not own ${list(notMine.map((r) => displayName(r.schema, r.name)))}: only a table's owner (or a superuser) can add it to a publication`,
+            `${me} does not own ${list(notMine.map((r) => displayName(r.schema, r.name)))}${p.where}: only a table's owner (or a superuser) can add it to a publication`,
             displayName(db.name),
-            `run dts as the tables' owner or a superuser, or GRANT ${displayIdent(notMine[0]!.owner)} TO ${me}`,
+            `run dts as the tables' owner or a superuser, or GRANT ${displayIdent(notMine[0]!.owner)} TO ${me}${run}`,
           ),
         );
       return out;
     });
+    if (out.length > 0 || !primary) return out;
+    return [finding('pass', `${me} may create the publication on the primary`, 'source.primary')];
   },
 };
 

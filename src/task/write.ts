@@ -38,7 +38,8 @@ export function passwordReference(password: string): string | undefined {
 /** The environment variables a task file reads its passwords from, in file order. */
 export function passwordVariables(task: TaskFile): string[] {
   const vars: string[] = [];
-  for (const e of [task.source, task.target]) {
+  for (const e of [task.source, task.source.primary, task.target]) {
+    if (e === undefined) continue;
     const v = e.password === undefined ? undefined : passwordReference(e.password);
     if (v !== undefined && !vars.includes(v)) vars.push(v);
   }
@@ -84,10 +85,12 @@ function pairNamed(node: Node | null | undefined, key: string): Pair<unknown, No
  */
 export function renderTaskFile(task: TaskFile, path: string): string {
   const endpoint = (e: EndpointFile) => ordered(e, ENDPOINT_KEYS);
+  // The primary of a standby source sits last in the source block, ordered like any server.
+  const primary = task.source.primary;
   const value = ordered(
     {
       ...task,
-      source: endpoint(task.source),
+      source: { ...endpoint(task.source), ...(primary ? { primary: endpoint(primary) } : {}) },
       target: endpoint(task.target),
       ...(task.objects ? { objects: ordered(task.objects, OBJECT_KEYS) } : {}),
     },
@@ -102,9 +105,13 @@ export function renderTaskFile(task: TaskFile, path: string): string {
     }
   }
   flowScalarLists(pairNamed(root, 'objects')?.value);
-  for (const side of ['source', 'target'] as const) {
-    const password = pairNamed(pairNamed(root, side)?.value, 'password');
-    const text = task[side].password;
+  const servers: [Node | null | undefined, string | undefined][] = [
+    [pairNamed(root, 'source')?.value, task.source.password],
+    [pairNamed(pairNamed(root, 'source')?.value, 'primary')?.value, primary?.password],
+    [pairNamed(root, 'target')?.value, task.target.password],
+  ];
+  for (const [node, text] of servers) {
+    const password = pairNamed(node, 'password');
     if (password && text !== undefined && passwordReference(text) === undefined) {
       (password.value as Node).comment = ' plain text: dts validate warns; prefer a ${VAR} reference';
     }

@@ -47,6 +47,44 @@ describe('dts (the built CLI)', () => {
     }
   });
 
+  it('words a bad number the same way in every command: exit 2 before reading the task', async () => {
+    const cases: [string[], string][] = [
+      [
+        ['complete', 'any.yaml', '--sequence-gap', '-3'],
+        "error: option '--sequence-gap <n>' argument '-3' is invalid. expected a whole number, 0 or more\n",
+      ],
+      [
+        ['complete', 'any.yaml', '--wait-for-lag', 'soon'],
+        "error: option '--wait-for-lag <seconds>' argument 'soon' is invalid. expected a number of seconds, 0 or more\n",
+      ],
+      [
+        ['complete', 'any.yaml', '--lag-timeout', '0'],
+        "error: option '--lag-timeout <seconds>' argument '0' is invalid. expected a number of seconds above 0\n",
+      ],
+      [
+        ['complete', 'any.yaml', '--timeout', ' '],
+        "error: option '--timeout <seconds>' argument ' ' is invalid. expected a number of seconds above 0\n",
+      ],
+      [
+        ['status', 'any.yaml', '--watch', '0'],
+        "error: option '--watch [seconds]' argument '0' is invalid. expected a number of seconds above 0\n",
+      ],
+      [
+        ['verify', 'any.yaml', '--examples', '1.5'],
+        "error: option '--examples <n>' argument '1.5' is invalid. expected a whole number, 0 or more\n",
+      ],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await runDts(args, { cwd: dir });
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        args,
+        code: 2,
+        stdout: '',
+        stderr,
+      });
+    }
+  });
+
   it('reports a malformed task file with lines, exit 2, no stack trace', async () => {
     const f = task(
       'bad.yaml',

@@ -81,6 +81,67 @@ describe('dts create with flags (the built CLI)', () => {
     expect(readFileSync(join(dir, 'shop.yaml'), 'utf8')).toMatch(/^# dts migration task "shop"/);
   });
 
+  it("writes a standby source's primary, its URL password kept out as a reference", async () => {
+    const r = await runDts(
+      [
+        'create',
+        '--name',
+        'replica',
+        '--mode',
+        'full+incremental',
+        '--source',
+        `postgresql://app:${encodeURIComponent(PASSWORD)}@replica1.internal:5432/shop`,
+        '--source-primary',
+        `postgresql://app:${encodeURIComponent(PASSWORD)}@db0.internal:5432/shop?sslmode=require`,
+        '--source-primary-password-env',
+        'PRIMARY_PW',
+        '--target',
+        TARGET,
+      ],
+      { cwd: dir },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'Wrote replica.yaml\n' +
+        'The file refers to passwords by variable; set them before dts validate and dts run:\n' +
+        '  export DTS_SOURCE_PASSWORD=...\n' +
+        '  export PRIMARY_PW=...\n' +
+        'Next: dts validate replica.yaml\n',
+    );
+    expect(readFileSync(join(dir, 'replica.yaml'), 'utf8')).toBe(
+      `# dts migration task "replica", written by dts create.
+# Check it:  dts validate replica.yaml
+# Run it:    dts run replica.yaml
+# Passwords are read from the environment when dts connects: export DTS_SOURCE_PASSWORD and PRIMARY_PW first.
+# Every key is described in schema/task.schema.json.
+
+name: replica
+mode: full+incremental
+
+source:
+  url: postgresql://app@replica1.internal:5432/shop
+  password: \${DTS_SOURCE_PASSWORD}
+  primary:
+    url: postgresql://app@db0.internal:5432/shop?sslmode=require
+    password: \${PRIMARY_PW}
+
+target:
+  url: ${TARGET}
+`,
+    );
+    expect(readFileSync(join(dir, 'replica.yaml'), 'utf8')).not.toContain(PASSWORD);
+    const task = await loadTask(join(dir, 'replica.yaml'), {});
+    expect(task.sourcePrimary).toMatchObject({
+      host: 'db0.internal',
+      port: 5432,
+      user: 'app',
+      database: 'shop',
+      sslmode: 'require',
+      password: { kind: 'env', variable: 'PRIMARY_PW' },
+    });
+  });
+
   it('off a terminal, lists every missing option at once: exit 2, no stack', async () => {
     const r = await runDts(['create', '--mode', 'full'], { cwd: dir });
     expect(r.code).toBe(2);

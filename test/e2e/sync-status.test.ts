@@ -192,7 +192,7 @@ describe('dts status during sync and dts complete options (14 -> 17, built CLI)'
       const bad = await runDts(['complete', file, '--sequence-gap', '-3'], { env });
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain(
-        'error: --sequence-gap: expected a whole number of increments, 0 or more, got -3',
+        "error: option '--sequence-gap <n>' argument '-3' is invalid. expected a whole number, 0 or more",
       );
       const c = await runDts(['complete', file, '--wait-for-lag', '5', '--sequence-gap', '100'], { env });
       expect(c.stderr).not.toMatch(/^error:/m);

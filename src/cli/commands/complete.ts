@@ -5,6 +5,7 @@ import { formatLsn, maxLsn, parseLsn, ZERO_LSN } from '../../pg/lsn.js';
 import { loadTask } from '../../task/load.js';
 import { verifyHeld, type HeldVerify } from '../../verify/verify.js';
 import type { CliContext } from '../context.js';
+import { seconds, secondsOrZero, wholeNumber } from '../numbers.js';
 import { createOutput } from '../output.js';
 import { lagWaitLine, renderCutoverReport } from '../render/sync.js';
 import { renderVerifyReport } from '../render/verify.js';
@@ -12,21 +13,12 @@ import { addVerifyOptions, verifyOptions, type VerifyFlags } from './verify.js';
 
 interface CompleteFlags extends VerifyFlags {
   readonly json?: boolean;
-  readonly timeout: string;
-  readonly waitForLag?: string;
-  readonly lagTimeout: string;
-  readonly sequenceGap: string;
+  readonly timeout: number;
+  readonly waitForLag?: number;
+  readonly lagTimeout: number;
+  readonly sequenceGap: number;
   readonly verify?: boolean;
   readonly force?: boolean;
-}
-
-function number(flag: string, value: string, ok: (n: number) => boolean, expected: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || !ok(n))
-    throw new DtsError('bad-usage', `${flag}: expected ${expected}, got ${value}`, {
-      exitCode: ExitCode.usage,
-    });
-  return n;
 }
 
 /** Off a terminal, a lag line at most this often while --wait-for-lag waits. */
@@ -41,24 +33,28 @@ export function registerComplete(program: Command, ctx: CliContext): void {
       .argument('<task>', 'task file')
       .addOption(new Option('--json', 'print the result as JSON'))
       .addOption(
-        new Option('--timeout <seconds>', 'how long to wait for the runner to finish').default('600'),
+        new Option('--timeout <seconds>', 'how long to wait for the runner to finish')
+          .argParser(seconds)
+          .default(600),
       )
       .addOption(
         new Option(
           '--wait-for-lag <seconds>',
           'first wait until every database lags the source by at most this many seconds',
-        ),
+        ).argParser(secondsOrZero),
       )
       .addOption(
-        new Option('--lag-timeout <seconds>', 'give up waiting for the lag after this long (exit 5)').default(
-          '600',
-        ),
+        new Option('--lag-timeout <seconds>', 'give up waiting for the lag after this long (exit 5)')
+          .argParser(seconds)
+          .default(600),
       )
       .addOption(
         new Option(
           '--sequence-gap <n>',
           "set each target sequence n increments past the source's value (room for values taken after it was read)",
-        ).default('0'),
+        )
+          .argParser(wholeNumber)
+          .default(0),
       )
       .addOption(
         new Option(
@@ -69,19 +65,7 @@ export function registerComplete(program: Command, ctx: CliContext): void {
       .addOption(new Option('--force', 'with --verify: cut over even when differences are found')),
   ).action(async (file: string, flags: CompleteFlags) => {
     const out = createOutput(Boolean(flags.json), ctx);
-    const positive = (n: number) => n > 0;
-    const seconds = number('--timeout', flags.timeout, positive, 'a number of seconds');
-    const lagTimeout = number('--lag-timeout', flags.lagTimeout, positive, 'a number of seconds');
-    const waitForLag =
-      flags.waitForLag === undefined
-        ? undefined
-        : number('--wait-for-lag', flags.waitForLag, (n) => n >= 0, 'a number of seconds');
-    const sequenceGap = number(
-      '--sequence-gap',
-      flags.sequenceGap,
-      (n) => Number.isSafeInteger(n) && n >= 0,
-      'a whole number of increments, 0 or more',
-    );
+    const { timeout, lagTimeout, waitForLag, sequenceGap } = flags;
     const task = await loadTask(file, ctx.env);
     const prompt = ctx.prompt ? { prompt: ctx.prompt } : {};
     const live = Boolean(ctx.stderr.isTTY) && !out.json;
@@ -96,7 +80,7 @@ export function registerComplete(program: Command, ctx: CliContext): void {
     try {
       const report = await complete(task, {
         ...prompt,
-        timeoutMs: seconds * 1000,
+        timeoutMs: timeout * 1000,
         onStep,
         ...(waitForLag !== undefined
           ? { waitForLagSeconds: waitForLag, lagTimeoutMs: lagTimeout * 1000 }

@@ -169,12 +169,14 @@ export function registerCreate(program: Command, ctx: CliContext, deps: CreateDe
     .option('--schedule <time>', 'start time, ISO-8601 with offset (default: now)')
     .option('--source <url>', 'source: postgresql://user@host:port/db?sslmode=..')
     .option('--target <url>', 'target: postgresql://user@host:port/db?sslmode=..')
+    .option('--source-primary <url>', "a standby source's primary (publication made there)")
     .option('--database <name>', 'database to migrate (repeatable; default: URL db)', collect)
     .option('--all-databases', 'every non-template database of the source')
     .option('--include <pattern>', 'only tables matching, e.g. public.* (repeatable)', collect)
     .option('--exclude <pattern>', 'leave out tables matching (repeatable)', collect)
     .option('--source-password-env <var>', 'source password variable (DTS_SOURCE_PASSWORD)')
     .option('--target-password-env <var>', 'target password variable (DTS_TARGET_PASSWORD)')
+    .option('--source-primary-password-env <var>', 'primary password variable (DTS_PRIMARY_PASSWORD)')
     .option('--plaintext-passwords', 'write URL passwords in the file (validate warns)')
     .option('-o, --output <file>', 'the task file to write (default: <name>.yaml)')
     .option('--force', 'overwrite the output file if it exists')
@@ -185,7 +187,8 @@ export function registerCreate(program: Command, ctx: CliContext, deps: CreateDe
 With no task options on a terminal, dts create asks (a wizard); otherwise it never prompts.
 A password in a --source/--target URL is not written: the file says \${DTS_SOURCE_PASSWORD} (or the
 --*-password-env name) and dts names the variable to export. Without one in the URL, the reference is
-written when you name a variable or the default one is set; else PGPASSWORD or ~/.pgpass apply.`,
+written when you name a variable or the default one is set; else PGPASSWORD or ~/.pgpass apply.
+A --source-primary with no password of its own gets the source's (a standby has the primary's roles).`,
     )
     .action(async (opts: CreateOptions) => {
       const out = createOutput(Boolean(opts.json), ctx);

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { SETTLED, status, type StatusSnapshot } from '../../state/status.js';
 import { loadTask } from '../../task/load.js';
 import type { CliContext } from '../context.js';
+import { seconds } from '../numbers.js';
 import { createOutput } from '../output.js';
 import { renderStatus } from '../render/status.js';
 
@@ -11,12 +12,6 @@ interface StatusFlags {
   readonly json?: boolean;
   readonly watch?: number | true;
 }
-
-const seconds = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0');
-  return n;
-};
 
 /**
  * `dts status`: read-only, from any machine with the task file. `--watch` reads again every interval

@@ -1,8 +1,9 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { loadTask } from '../../task/load.js';
 import { verify } from '../../verify/verify.js';
 import type { CliContext } from '../context.js';
+import { percent, wholeAbove0, wholeNumber } from '../numbers.js';
 import { createOutput } from '../output.js';
 import { renderTableVerdict, renderVerifyReport } from '../render/verify.js';
 
@@ -15,22 +16,6 @@ export interface VerifyFlags {
   readonly showRows?: boolean;
 }
 
-const percent = (v: string): number => {
-  const x = Number(v);
-  if (!Number.isFinite(x) || x <= 0 || x > 100)
-    throw new InvalidArgumentError('expected a percentage in (0, 100]');
-  return x;
-};
-const positive = (v: string): number => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('expected a whole number above 0');
-  return x;
-};
-const count = (v: string): number => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 0) throw new InvalidArgumentError('expected a whole number');
-  return x;
-};
 const list = (v: string, prev: string[] | undefined): string[] => [
   ...(prev ?? []),
   ...v
@@ -67,10 +52,12 @@ export function addVerifyOptions(command: Command): Command {
     )
     .addOption(
       new Option('--parallel <n>', 'sessions per side (default: the task option parallel)').argParser(
-        positive,
+        wholeAbove0,
       ),
     )
-    .addOption(new Option('--examples <n>', 'differing rows listed per table (default 10)').argParser(count))
+    .addOption(
+      new Option('--examples <n>', 'differing rows listed per table (default 10)').argParser(wholeNumber),
+    )
     .addOption(new Option('--show-rows', 'print the differing rows themselves (row data!)'));
 }
 

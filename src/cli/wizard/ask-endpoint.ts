@@ -1,7 +1,12 @@
-import type { Side } from '../../errors.js';
 import type { EndpointFile } from '../../task/file-schema.js';
 import { Secret } from '../../task/secret.js';
-import { defaultPasswordVariable, ENV_NAME, passwordField, type PasswordChoice } from './password.js';
+import {
+  defaultPasswordVariable,
+  ENV_NAME,
+  passwordField,
+  type PasswordChoice,
+  type PasswordSide,
+} from './password.js';
 import type { Prompts } from './prompts.js';
 import { splitUrlPassword, urlProblem } from './url.js';
 
@@ -15,7 +20,7 @@ export interface AnsweredEndpoint {
 
 const required = (what: string) => (v: string) => v.trim() !== '' || `give the ${what}`;
 
-async function askWhere(prompts: Prompts, side: Side): Promise<{ file: EndpointFile }> {
+async function askWhere(prompts: Prompts, side: PasswordSide): Promise<{ file: EndpointFile }> {
   const how = await prompts.select<'url' | 'fields'>({
     message: `How do you reach the ${side} server?`,
     choices: [
@@ -62,12 +67,15 @@ async function askWhere(prompts: Prompts, side: Side): Promise<{ file: EndpointF
  * Ask where one server is and how the task file gets its password. The password is asked masked; by
  * default the file refers to it as `${DTS_SOURCE_PASSWORD}` (the user exports it), and plain text is
  * written only when the user picks it, with the warning that validate will repeat.
+ * `emptyMeans` says what an empty password stands for (default: libpq's own rules).
  */
-export async function askEndpoint(prompts: Prompts, side: Side): Promise<AnsweredEndpoint> {
+export async function askEndpoint(
+  prompts: Prompts,
+  side: PasswordSide,
+  emptyMeans = 'none, dts then uses PGPASSWORD or ~/.pgpass',
+): Promise<AnsweredEndpoint> {
   const where = await askWhere(prompts, side);
-  const typed = await prompts.password({
-    message: `${side} password (hidden; empty: none, dts then uses PGPASSWORD or ~/.pgpass)`,
-  });
+  const typed = await prompts.password({ message: `${side} password (hidden; empty: ${emptyMeans})` });
   if (typed === '') return { file: where.file, password: undefined, choice: { kind: 'none' } };
   const store = await prompts.select<'env' | 'plaintext'>({
     message: 'How should the task file get this password?',

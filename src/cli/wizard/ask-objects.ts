@@ -1,5 +1,6 @@
-import { listDatabases, listSchemas, listTables, type DatabaseInfo } from '../../catalog/browse.js';
+import { listDatabases, listSchemas, listTables } from '../../catalog/browse.js';
 import { formatBytes } from '../../catalog/display.js';
+import { inRecovery } from '../../copy/standby.js';
 import { withConnection, type ConnectOptions } from '../../pg/connect.js';
 import type { TaskFile } from '../../task/file-schema.js';
 import type { Endpoint } from '../../task/types.js';
@@ -45,6 +46,13 @@ async function askTables(prompts: Prompts, source: Endpoint, connect: ConnectOpt
   return includePatterns(picks);
 }
 
+/** What the person picked on the source, and whether the source turned out to be a standby. */
+export interface SourcePick {
+  readonly objects: NonNullable<TaskFile['objects']>;
+  /** `pg_is_in_recovery()` on the source: a standby, whose primary the wizard then asks for. */
+  readonly standby: boolean;
+}
+
 /**
  * Connect to the source and let the person pick what to move: every database, or some databases, each
  * whole or narrowed to schemas and tables (written as include patterns), then optional exclude patterns.
@@ -54,8 +62,11 @@ export async function askObjects(
   prompts: Prompts,
   source: Endpoint,
   connect: ConnectOptions,
-): Promise<NonNullable<TaskFile['objects']>> {
-  const databases: DatabaseInfo[] = await withConnection(source, connect, (c) => listDatabases(c.client));
+): Promise<SourcePick> {
+  const { databases, standby } = await withConnection(source, connect, async (c) => ({
+    databases: await listDatabases(c.client),
+    standby: await inRecovery(c.client),
+  }));
   prompts.say(`Connected to the source: ${databases.length} database(s).`);
   const scope = await prompts.select<'pick' | 'all'>({
     message: 'Which databases?',
@@ -93,5 +104,5 @@ export async function askObjects(
   const exclude = await prompts.input({
     message: 'Leave out (patterns over schema.table, comma-separated, e.g. public.tmp_*; empty = nothing)',
   });
-  return objectsFromPicks(picked, splitPatterns(exclude));
+  return { objects: objectsFromPicks(picked, splitPatterns(exclude)), standby };
 }

@@ -1,8 +1,14 @@
 import type { z } from 'zod';
-import { DtsError, ExitCode, type Side } from '../../errors.js';
+import { DtsError, ExitCode } from '../../errors.js';
 import { taskFileSchema, type EndpointFile, type TaskFile } from '../../task/file-schema.js';
 import type { Mode } from '../../task/types.js';
-import { defaultPasswordVariable, ENV_NAME, passwordField, type PasswordChoice } from './password.js';
+import {
+  defaultPasswordVariable,
+  ENV_NAME,
+  passwordField,
+  type PasswordChoice,
+  type PasswordSide,
+} from './password.js';
 import { splitUrlPassword, urlProblem } from './url.js';
 
 /** `dts create` options as commander parses them (repeatable ones are arrays). */
@@ -12,12 +18,15 @@ export interface CreateFlags {
   readonly mode?: string;
   readonly source?: string;
   readonly target?: string;
+  /** When the source is a standby: its primary, where the publication is made. */
+  readonly sourcePrimary?: string;
   readonly database?: readonly string[];
   readonly allDatabases?: boolean;
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];
   readonly sourcePasswordEnv?: string;
   readonly targetPasswordEnv?: string;
+  readonly sourcePrimaryPasswordEnv?: string;
   readonly plaintextPasswords?: boolean;
 }
 
@@ -28,12 +37,14 @@ export const TASK_FLAGS: readonly (keyof CreateFlags)[] = [
   'mode',
   'source',
   'target',
+  'sourcePrimary',
   'database',
   'allDatabases',
   'include',
   'exclude',
   'sourcePasswordEnv',
   'targetPasswordEnv',
+  'sourcePrimaryPasswordEnv',
   'plaintextPasswords',
 ];
 
@@ -63,7 +74,7 @@ export function passwordChoice(
   urlPassword: string | undefined,
   variable: string | undefined,
   plaintext: boolean,
-  side: Side,
+  side: PasswordSide,
   env: NodeJS.ProcessEnv,
 ): PasswordChoice {
   if (urlPassword && plaintext) return { kind: 'plaintext', value: urlPassword };
@@ -76,12 +87,29 @@ function endpointFromFlag(
   url: string,
   variable: string | undefined,
   plaintext: boolean,
-  side: Side,
+  side: PasswordSide,
   env: NodeJS.ProcessEnv,
 ): EndpointFile {
   const split = splitUrlPassword(url);
   const password = passwordField(passwordChoice(split.password, variable, plaintext, side, env));
   return password === undefined ? { url: split.url } : { url: split.url, password };
+}
+
+/**
+ * The primary of a standby source. A physical standby has the primary's roles and passwords, so when
+ * nothing names a password of its own (none in the URL, no --source-primary-password-env, no
+ * DTS_PRIMARY_PASSWORD set) the primary gets the source's password entry.
+ */
+function primaryFromFlag(
+  url: string,
+  variable: string | undefined,
+  plaintext: boolean,
+  source: EndpointFile,
+  env: NodeJS.ProcessEnv,
+): EndpointFile {
+  const primary = endpointFromFlag(url, variable, plaintext, 'primary', env);
+  if (primary.password !== undefined || source.password === undefined) return primary;
+  return { ...primary, password: source.password };
 }
 
 /**
@@ -115,6 +143,16 @@ export function taskFromFlags(flags: CreateFlags, env: NodeJS.ProcessEnv): TaskF
       problems.push(`--${side}-password-env: expected a variable name (letters, digits and _)`);
     }
   }
+  if (flags.sourcePrimary !== undefined) {
+    const p = flags.sourcePrimary ? urlProblem(flags.sourcePrimary) : 'must not be empty';
+    if (p) problems.push(`--source-primary: ${p}`);
+  }
+  if (flags.sourcePrimaryPasswordEnv !== undefined) {
+    if (!ENV_NAME.test(flags.sourcePrimaryPasswordEnv))
+      problems.push('--source-primary-password-env: expected a variable name (letters, digits and _)');
+    else if (flags.sourcePrimary === undefined)
+      problems.push('--source-primary-password-env: give --source-primary too');
+  }
   if (flags.allDatabases && flags.database?.length) {
     problems.push('--all-databases: give --database or --all-databases, not both');
   }
@@ -135,6 +173,10 @@ export function taskFromFlags(flags: CreateFlags, env: NodeJS.ProcessEnv): TaskF
   }
 
   const plaintext = Boolean(flags.plaintextPasswords);
+  const source = endpointFromFlag(flags.source!, flags.sourcePasswordEnv, plaintext, 'source', env);
+  const primary = flags.sourcePrimary
+    ? primaryFromFlag(flags.sourcePrimary, flags.sourcePrimaryPasswordEnv, plaintext, source, env)
+    : undefined;
   const databases = flags.allDatabases
     ? ('all' as const)
     : flags.database?.length
@@ -149,7 +191,7 @@ export function taskFromFlags(flags: CreateFlags, env: NodeJS.ProcessEnv): TaskF
     name: flags.name!,
     ...(flags.schedule ? { schedule: flags.schedule } : {}),
     mode: flags.mode as Mode,
-    source: endpointFromFlag(flags.source!, flags.sourcePasswordEnv, plaintext, 'source', env),
+    source: primary ? { ...source, primary } : source,
     target: endpointFromFlag(flags.target!, flags.targetPasswordEnv, plaintext, 'target', env),
     ...(Object.keys(objects).length > 0 ? { objects } : {}),
   };

@@ -5,9 +5,18 @@ import { passwordReference } from '../../task/write.js';
 /** Environment variable names dts suggests and the task file may refer to as `${NAME}`. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** A server whose password the task file may hold: source, target, or the primary of a standby source. */
+export type PasswordSide = Side | 'primary';
+
+const DEFAULT_VARIABLES: Record<PasswordSide, string> = {
+  source: 'DTS_SOURCE_PASSWORD',
+  target: 'DTS_TARGET_PASSWORD',
+  primary: 'DTS_PRIMARY_PASSWORD',
+};
+
 /** The variable dts suggests for a side's password when the user names none. */
-export function defaultPasswordVariable(side: Side): string {
-  return side === 'source' ? 'DTS_SOURCE_PASSWORD' : 'DTS_TARGET_PASSWORD';
+export function defaultPasswordVariable(side: PasswordSide): string {
+  return DEFAULT_VARIABLES[side];
 }
 
 /** How the task file gets a side's password. */
@@ -27,11 +36,15 @@ export function passwordField(choice: PasswordChoice): string | undefined {
 }
 
 /** The sides whose password the task file holds in plain text (written only on request). */
-export function plaintextSides(task: TaskFile): Side[] {
-  return (['source', 'target'] as const).filter((side) => {
-    const p = task[side].password;
-    return p !== undefined && passwordReference(p) === undefined;
-  });
+export function plaintextSides(task: TaskFile): PasswordSide[] {
+  const passwords: [PasswordSide, string | undefined][] = [
+    ['source', task.source.password],
+    ['primary', task.source.primary?.password],
+    ['target', task.target.password],
+  ];
+  return passwords
+    .filter(([, p]) => p !== undefined && passwordReference(p) === undefined)
+    .map(([side]) => side);
 }
 
 /** The task file as it may be shown (`--json`): plain-text passwords masked, references kept. */
@@ -40,5 +53,10 @@ export function withoutSecrets(task: TaskFile): TaskFile {
     e.password !== undefined && passwordReference(e.password) === undefined
       ? { ...e, password: '********' }
       : e;
-  return { ...task, source: mask(task.source), target: mask(task.target) };
+  const primary = task.source.primary;
+  return {
+    ...task,
+    source: { ...mask(task.source), ...(primary ? { primary: mask(primary) } : {}) },
+    target: mask(task.target),
+  };
 }

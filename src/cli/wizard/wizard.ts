@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { isDtsError } from '../../errors.js';
 import type { TaskFile } from '../../task/file-schema.js';
 import type { Secret } from '../../task/secret.js';
-import { askEndpoint, type AnsweredEndpoint } from './ask-endpoint.js';
+import { askEndpoint } from './ask-endpoint.js';
 import { askObjects } from './ask-objects.js';
+import { askPrimary } from './ask-primary.js';
 import { askMode, askName, askSchedule } from './ask-task.js';
 import { endpointFor } from './endpoint.js';
 import type { Prompts } from './prompts.js';
@@ -36,7 +37,7 @@ async function askSource(prompts: Prompts, env: NodeJS.ProcessEnv) {
       prompt: (message: string) => prompts.password({ message }),
     };
     try {
-      return { source, objects: await askObjects(prompts, endpoint, connect) };
+      return { source, ...(await askObjects(prompts, endpoint, connect)) };
     } catch (e) {
       if (!isDtsError(e)) throw e;
       prompts.say(`error: ${e.message}`);
@@ -55,7 +56,8 @@ export async function runWizard(prompts: Prompts, opts: WizardOptions): Promise<
   const name = await askName(prompts);
   const schedule = await askSchedule(prompts);
   const mode = await askMode(prompts);
-  const { source, objects } = await askSource(prompts, opts.env);
+  const { source, objects, standby } = await askSource(prompts, opts.env);
+  const primary = await askPrimary(prompts, mode, standby, source);
   const target = await askEndpoint(prompts, 'target');
   const output =
     opts.output ??
@@ -68,15 +70,15 @@ export async function runWizard(prompts: Prompts, opts: WizardOptions): Promise<
         'that file exists; pick another name (or run dts create --force to overwrite)',
     }));
   const passwords = new Map<string, Secret>();
-  for (const side of [source, target] as AnsweredEndpoint[]) {
-    if (side.choice.kind === 'env' && side.password) passwords.set(side.choice.variable, side.password);
+  for (const side of [source, primary, target]) {
+    if (side?.choice.kind === 'env' && side.password) passwords.set(side.choice.variable, side.password);
   }
   return {
     task: {
       name,
       ...(schedule ? { schedule } : {}),
       mode,
-      source: source.file,
+      source: primary ? { ...source.file, primary: primary.file } : source.file,
       target: target.file,
       objects,
     },

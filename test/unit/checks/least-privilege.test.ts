@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { fact } from '../../../src/catalog/types.js';
-import { replicationRole, targetOwnerPrivilege } from '../../../src/checks/privileges.js';
+import type { PublisherRole } from '../../../src/checks/facts.js';
+import {
+  publicationPrivilege,
+  replicationRole,
+  targetOwnerPrivilege,
+} from '../../../src/checks/privileges.js';
 import { missingRoles } from '../../../src/checks/target.js';
 import { judge } from './assess.js';
 import { database, facts, relation, server, sourceDb, task } from './fixtures.js';
@@ -208,5 +213,92 @@ describe('target.roles: grantees', () => {
       message:
         'role reporting is granted privileges on 2 selected objects but is missing on the target: those grants are left out (missingRoles: skip)',
     });
+  });
+});
+
+describe('source.privilege.publication', () => {
+  const tables = database(
+    sourceDb({
+      relations: [
+        relation('public', 'orders', { owner: 'app_owner', ownedByMe: false }),
+        relation('public', 'items', { owner: 'app_owner', ownedByMe: false }),
+      ],
+    }),
+  );
+  const onPrimary = (role: Partial<PublisherRole>) =>
+    facts({
+      databases: [tables],
+      sourcePrimary: {
+        ok: true,
+        value: {
+          inRecovery: false,
+          walLevel: 'logical',
+          systemId: '1',
+          canLogStandbySnapshot: true,
+          role: { name: 'mover', superuser: false, actsAs: ['mover'], createOn: [], ...role },
+        },
+      },
+    });
+  const standby = { ...task(), sourcePrimary: { ...task().source, host: 'db0', user: 'mover' } };
+
+  it("judges the source's role when there is no primary", () => {
+    expect(judge(publicationPrivilege, onPrimary({ superuser: true }), task())).toEqual([
+      {
+        severity: 'fail',
+        object: 'shop',
+        message:
+          "app does not own public.orders, public.items: only a table's owner (or a superuser) can add it to a publication",
+        fix: "run dts as the tables' owner or a superuser, or GRANT app_owner TO app",
+      },
+    ]);
+  });
+
+  it("with source.primary, judges the primary's role and databases and says so", () => {
+    // The source's own role owns everything (fixture default): only the primary's rights count.
+    const owned = database(sourceDb({ relations: [relation('public', 'orders', { owner: 'app_owner' })] }));
+    const f = {
+      ...onPrimary({}),
+      selection: fact({ databases: [owned], unknownDatabases: [], unmatched: [] }),
+    };
+    expect(judge(publicationPrivilege, f, standby)).toEqual([
+      {
+        severity: 'fail',
+        object: 'shop',
+        message: 'no CREATE privilege on the database on the primary: CREATE PUBLICATION needs it',
+        fix: 'GRANT CREATE ON DATABASE shop TO mover (on the primary)',
+      },
+      {
+        severity: 'fail',
+        object: 'shop',
+        message:
+          "mover does not own public.orders on the primary: only a table's owner (or a superuser) can add it to a publication",
+        fix: "run dts as the tables' owner or a superuser, or GRANT app_owner TO mover (on the primary)",
+      },
+    ]);
+  });
+
+  it('passes on the primary for a member of the owner with CREATE, or a superuser there', () => {
+    expect(
+      judge(publicationPrivilege, onPrimary({ actsAs: ['app_owner', 'mover'], createOn: ['shop'] }), standby),
+    ).toEqual([
+      {
+        severity: 'pass',
+        object: 'source.primary',
+        message: 'mover may create the publication on the primary',
+      },
+    ]);
+    expect(judge(publicationPrivilege, onPrimary({ superuser: true }), standby)).toEqual([
+      { severity: 'pass', object: 'source.primary', message: 'mover is a superuser on the primary' },
+    ]);
+  });
+
+  it('is not run when the primary could not be read', () => {
+    const f = facts({
+      databases: [tables],
+      sourcePrimary: { ok: false, failure: { message: 'connection refused', hint: undefined } },
+    });
+    expect(judge(publicationPrivilege, f, standby)).toEqual([
+      { severity: 'error', message: 'not run: cannot read source.primary: connection refused' },
+    ]);
   });
 });

@@ -196,7 +196,14 @@ describe('transactions and recovery', () => {
         replication: { ok: true, value: { systemId: '7', timeline: 1, walPosition: '0/1' } },
         sourcePrimary: {
           ok: true,
-          value: { inRecovery: false, walLevel: 'logical', systemId: '7', canLogStandbySnapshot: true, ...v },
+          value: {
+            inRecovery: false,
+            walLevel: 'logical',
+            systemId: '7',
+            canLogStandbySnapshot: true,
+            role: { name: 'app', superuser: false, actsAs: ['app'], createOn: ['shop'] },
+            ...v,
+          },
         },
       });
     expect(judge(standbyPrimary, primary({}), withPrimary)[0]!.severity).toBe('pass');

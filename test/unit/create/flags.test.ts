@@ -104,6 +104,88 @@ describe('taskFromFlags', () => {
     });
   });
 
+  it("writes a standby source's primary under source, its URL password as a reference", () => {
+    const task = taskFromFlags(
+      {
+        ...base,
+        source: 'postgresql://app@replica1:5432/shop',
+        sourcePrimary: 'postgresql://app:s%40cret-1@db0:5432/shop?sslmode=require',
+      },
+      {},
+    );
+    expect(task.source).toEqual({
+      url: 'postgresql://app@replica1:5432/shop',
+      primary: {
+        url: 'postgresql://app@db0:5432/shop?sslmode=require',
+        password: '${DTS_PRIMARY_PASSWORD}',
+      },
+    });
+    expect(JSON.stringify(task)).not.toMatch(/s%40cret|s@cret/);
+    const parsed = parseTask(renderTaskFile(task, 'shop.yaml'), { file: '/t/shop.yaml', env: {} });
+    expect(parsed.sourcePrimary).toMatchObject({
+      host: 'db0',
+      port: 5432,
+      user: 'app',
+      database: 'shop',
+      sslmode: 'require',
+      password: { kind: 'env', variable: 'DTS_PRIMARY_PASSWORD' },
+    });
+  });
+
+  it("the primary takes its own variable, else the source's password entry (a standby has its roles)", () => {
+    const named = taskFromFlags(
+      {
+        ...base,
+        source: 'postgresql://app:pw@replica1/shop',
+        sourcePrimary: 'postgresql://app@db0/shop',
+        sourcePrimaryPasswordEnv: 'PRIMARY_PW',
+      },
+      {},
+    );
+    expect(named.source.primary).toEqual({ url: 'postgresql://app@db0/shop', password: '${PRIMARY_PW}' });
+    const same = taskFromFlags(
+      { ...base, source: 'postgresql://app:pw@replica1/shop', sourcePrimary: 'postgresql://app@db0/shop' },
+      {},
+    );
+    expect(same.source.primary).toEqual({
+      url: 'postgresql://app@db0/shop',
+      password: '${DTS_SOURCE_PASSWORD}',
+    });
+    const exported = taskFromFlags(
+      { ...base, source: 'postgresql://app:pw@replica1/shop', sourcePrimary: 'postgresql://app@db0/shop' },
+      { DTS_PRIMARY_PASSWORD: 'x' },
+    );
+    expect(exported.source.primary?.password).toBe('${DTS_PRIMARY_PASSWORD}');
+    const plain = taskFromFlags(
+      { ...base, sourcePrimary: 'postgresql://app:pw-0@db0/shop', plaintextPasswords: true },
+      {},
+    );
+    expect(plain.source.primary).toEqual({ url: 'postgresql://app@db0/shop', password: 'pw-0' });
+    expect(taskFromFlags({ ...base, sourcePrimary: 'postgresql://app@db0/shop' }, {}).source.primary).toEqual(
+      {
+        url: 'postgresql://app@db0/shop',
+      },
+    );
+  });
+
+  it('rejects a bad primary URL or variable, never quoting the URL', () => {
+    expect(
+      problems({ ...base, sourcePrimary: 'mysql://u:hunter2@h/db', sourcePrimaryPasswordEnv: '1PW' }),
+    ).toEqual([
+      'dts create: 2 options missing or invalid',
+      '--source-primary: expected a postgresql:// URL',
+      '--source-primary-password-env: expected a variable name (letters, digits and _)',
+    ]);
+    expect(problems({ ...base, sourcePrimary: '' })).toEqual([
+      'dts create: 1 option missing or invalid',
+      '--source-primary: must not be empty',
+    ]);
+    expect(problems({ ...base, sourcePrimaryPasswordEnv: 'PRIMARY_PW' })).toEqual([
+      'dts create: 1 option missing or invalid',
+      '--source-primary-password-env: give --source-primary too',
+    ]);
+  });
+
   it('lists everything missing at once', () => {
     expect(problems({})).toEqual([
       'dts create: 4 options missing or invalid',
@@ -167,5 +249,9 @@ describe('passwordChoice', () => {
       variable: 'DTS_TARGET_PASSWORD',
     });
     expect(passwordChoice('p', 'PW', true, 'target', {})).toEqual({ kind: 'plaintext', value: 'p' });
+    expect(passwordChoice('p', undefined, false, 'primary', {})).toEqual({
+      kind: 'env',
+      variable: 'DTS_PRIMARY_PASSWORD',
+    });
   });
 });

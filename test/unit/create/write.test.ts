@@ -153,4 +153,60 @@ target:
       ['DTS_SOURCE_PASSWORD'],
     );
   });
+
+  it("writes a standby source's primary inside source, in server key order, and lists its variable", () => {
+    const standby: TaskFile = {
+      name: 'replica',
+      mode: 'full+incremental',
+      source: {
+        primary: { password: '${DTS_PRIMARY_PASSWORD}', url: 'postgresql://app@db0.internal/shop' },
+        password: '${DTS_SOURCE_PASSWORD}',
+        url: 'postgresql://app@replica1.internal/shop',
+      },
+      target: { url: 'postgresql://admin@t/shop', password: 'pw 3' },
+    };
+    expect(renderTaskFile(standby, 'replica.yaml')).toBe(
+      `# dts migration task "replica", written by dts create.
+# Check it:  dts validate replica.yaml
+# Run it:    dts run replica.yaml
+# Passwords are read from the environment when dts connects: export DTS_SOURCE_PASSWORD and DTS_PRIMARY_PASSWORD first.
+# Every key is described in schema/task.schema.json.
+
+name: replica
+mode: full+incremental
+
+source:
+  url: postgresql://app@replica1.internal/shop
+  password: \${DTS_SOURCE_PASSWORD}
+  primary:
+    url: postgresql://app@db0.internal/shop
+    password: \${DTS_PRIMARY_PASSWORD}
+
+target:
+  url: postgresql://admin@t/shop
+  password: pw 3 # plain text: dts validate warns; prefer a \${VAR} reference
+`,
+    );
+    const task = parseTask(renderTaskFile(standby, 'replica.yaml'), { file: '/t/replica.yaml', env: {} });
+    expect(task.sourcePrimary).toMatchObject({
+      host: 'db0.internal',
+      database: 'shop',
+      password: { kind: 'env', variable: 'DTS_PRIMARY_PASSWORD' },
+    });
+  });
+
+  it("marks the primary's plain-text password like any other", () => {
+    const text = renderTaskFile(
+      {
+        name: 'replica',
+        mode: 'full',
+        source: { host: 'r', primary: { host: 'p', password: 'pw-1' } },
+        target: { host: 't' },
+      },
+      'replica.yaml',
+    );
+    expect(text).toContain(
+      '  primary:\n    host: p\n    password: pw-1 # plain text: dts validate warns; prefer a ${VAR} reference\n',
+    );
+  });
 });
