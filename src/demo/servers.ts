@@ -218,6 +218,8 @@ async function cachedInitdb(
     const building = mkdtempSync(join(cache, 'building-'));
     chmodSync(building, 0o777);
     await initdb(bin, opts.password, building, user);
+    // Writable by all only while initdb (as the postgres user) fills it.
+    chmodSync(building, 0o755);
     try {
       renameSync(building, entry);
     } catch {
