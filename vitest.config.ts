@@ -1,4 +1,9 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Test servers start from a copy of one initdb per PostgreSQL version (src/demo/servers.ts), kept here.
+const env = { DTS_TEST_INITDB_CACHE: join(tmpdir(), 'dts-test-initdb') };
 
 // Unit tests are pure and fast; integration and end-to-end tests start real PostgreSQL servers,
 // so they get long timeouts and fewer files at once on a 2-core machine.
@@ -21,6 +26,7 @@ export default defineConfig({
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
           globalSetup: ['test/harness/build.ts'],
+          env,
         },
       },
       // Long fault-injection runs (npm run test:stress, also run by .ci/run): not part of npm test.
@@ -34,6 +40,7 @@ export default defineConfig({
                 hookTimeout: 120_000,
                 maxWorkers: 1,
                 globalSetup: ['test/harness/build.ts'],
+                env,
               },
             },
           ]

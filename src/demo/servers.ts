@@ -8,7 +8,10 @@ import {
   rmSync,
   readFileSync,
   existsSync,
+  renameSync,
+  statSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -157,21 +160,21 @@ process.once('exit', () => {
   }
 });
 
-/** Start a fresh server; it is stopped by `stop()`, or at the latest when this process exits. */
-export async function startLocalServer(opts: ServerOptions): Promise<LocalServer> {
-  const bin = await binDir(opts.version);
-  const user = runAs();
-  const root = mkdtempSync(join(tmpdir(), `dts-pg${opts.version}-`));
-  chmodSync(root, 0o777);
-  const data = join(root, 'data');
+/** A new data folder `root`/data, the superuser `postgres` with `password`. */
+async function initdb(
+  bin: string,
+  password: string,
+  root: string,
+  user: { uid: number; gid: number } | undefined,
+): Promise<void> {
   const pwfile = join(root, 'pw');
-  writeFileSync(pwfile, opts.password + '\n', { mode: 0o600 });
+  writeFileSync(pwfile, password + '\n', { mode: 0o600 });
   if (user) chownSync(pwfile, user.uid, user.gid);
   await run(
     join(bin, 'initdb'),
     [
       '-D',
-      data,
+      join(root, 'data'),
       '-U',
       'postgres',
       '--pwfile',
@@ -186,6 +189,57 @@ export async function startLocalServer(opts: ServerOptions): Promise<LocalServer
     root,
   );
   rmSync(pwfile);
+}
+
+/**
+ * Test-only (DTS_TEST_INITDB_CACHE=<folder>): initdb costs a second or more of CPU and the test suite
+ * starts about a hundred servers, so the output of one initdb per binaries and password is kept in the
+ * folder and each server starts from a copy of it. The folder is filled by a rename, so servers started
+ * at the same time by several test processes never see half of it; binaries reinstalled by npm get a new
+ * entry (their size and time are part of its name).
+ */
+async function cachedInitdb(
+  cache: string,
+  bin: string,
+  opts: ServerOptions,
+  user: { uid: number; gid: number } | undefined,
+): Promise<string> {
+  const stamp = ['initdb', 'postgres'].map((f) => {
+    const st = statSync(join(bin, f));
+    return `${st.size}:${st.mtimeMs}`;
+  });
+  const key = createHash('sha256')
+    .update(JSON.stringify([bin, ...stamp, opts.password]))
+    .digest('hex')
+    .slice(0, 16);
+  const entry = join(cache, `pg${opts.version}-${key}`);
+  if (!existsSync(entry)) {
+    mkdirSync(cache, { recursive: true });
+    const building = mkdtempSync(join(cache, 'building-'));
+    chmodSync(building, 0o777);
+    await initdb(bin, opts.password, building, user);
+    // Writable by all only while initdb (as the postgres user) fills it.
+    chmodSync(building, 0o755);
+    try {
+      renameSync(building, entry);
+    } catch {
+      // Another process made the same entry first; theirs is as good.
+      rmSync(building, { recursive: true, force: true });
+    }
+  }
+  return join(entry, 'data');
+}
+
+/** Start a fresh server; it is stopped by `stop()`, or at the latest when this process exits. */
+export async function startLocalServer(opts: ServerOptions): Promise<LocalServer> {
+  const bin = await binDir(opts.version);
+  const user = runAs();
+  const root = mkdtempSync(join(tmpdir(), `dts-pg${opts.version}-`));
+  chmodSync(root, 0o777);
+  const data = join(root, 'data');
+  const cache = process.env.DTS_TEST_INITDB_CACHE;
+  if (cache) execFileSync('cp', ['-a', await cachedInitdb(cache, bin, opts, user), data]);
+  else await initdb(bin, opts.password, root, user);
   const port = await freePort();
   const settings: Record<string, string> = {
     listen_addresses: "'127.0.0.1'",

@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCa } from '../harness/certs.js';
 import { runDts } from '../harness/cli.js';
-import { startServer, type TestServer } from '../harness/pg-server.js';
+import { openSession, startServer, type TestServer } from '../harness/pg-server.js';
 import { env } from '../integration/state/helpers.js';
 
 /**
@@ -39,10 +40,23 @@ afterAll(async () => {
 
 /** What a failed command must leave as it was, on both servers. */
 async function footprint(): Promise<string> {
-  const q = async (s: TestServer, sql: string, db = 'postgres') =>
-    JSON.stringify((await s.query(sql, [], db)).rows);
+  // One session per server and database, opened on first use (a connection costs more than a query).
+  const sessions = new Map<string, Promise<pg.Client>>();
+  try {
+    return await footprintOn(sessions);
+  } finally {
+    for (const c of sessions.values()) await (await c).end();
+  }
+}
+
+async function footprintOn(sessions: Map<string, Promise<pg.Client>>): Promise<string> {
+  const q = async (s: TestServer, sql: string, db = 'postgres') => {
+    const key = `${s.port}/${db}`;
+    if (!sessions.has(key)) sessions.set(key, openSession(s, db));
+    return JSON.stringify((await (await sessions.get(key)!).query(sql)).rows);
+  };
   const dbs = `SELECT datname FROM pg_database ORDER BY 1`;
-  const targetDbs = (await target.query<{ datname: string }>(dbs)).rows.map((r) => r.datname);
+  const targetDbs = (JSON.parse(await q(target, dbs)) as { datname: string }[]).map((r) => r.datname);
   const parts = [
     await q(source, dbs),
     await q(source, `SELECT slot_name FROM pg_replication_slots ORDER BY 1`),
@@ -65,7 +79,7 @@ async function footprint(): Promise<string> {
       ),
     );
   for (const db of targetDbs.filter((d) => !d.startsWith('template')))
-    if ((await target.query(`SELECT 1 FROM pg_namespace WHERE nspname = '_dts'`, [], db)).rows.length)
+    if (JSON.parse(await q(target, `SELECT 1 FROM pg_namespace WHERE nspname = '_dts'`, db)).length)
       parts.push(await q(target, `SELECT json_agg(t ORDER BY t::text) AS rows FROM _dts.tasks t`, db));
   return parts.join('\n');
 }

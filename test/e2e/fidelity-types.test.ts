@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDts } from '../harness/cli.js';
 import { compareDatabases } from '../harness/compare.js';
-import { startServer, type TestServer } from '../harness/pg-server.js';
+import { openSession, startServer, type TestServer } from '../harness/pg-server.js';
 import {
   BUILTIN,
   CUSTOM,
@@ -48,36 +48,33 @@ afterAll(async () => {
 
 /** Inserts, updates (every column, and only the note or counter) and deletes on every matrix table. */
 async function changes(): Promise<void> {
-  for (const m of MATRIX) {
-    const cols = ['note', ...m.cases.flatMap((c) => [c.col, `${c.col}_a`])];
-    await source.query(
-      matrixInsert(m.table, m.cases, [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]),
-      [],
-      DB,
-    );
-    // Every value moves to another row: old rows are matched (FULL: by every column) and replaced.
-    await source.query(
-      `UPDATE ${m.table} d SET ${cols.map((c) => `${c} = s.${c}`).join(', ')}
+  const session = await openSession(source, DB);
+  try {
+    for (const m of MATRIX) {
+      const cols = ['note', ...m.cases.flatMap((c) => [c.col, `${c.col}_a`])];
+      await session.query(matrixInsert(m.table, m.cases, [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]));
+      // Every value moves to another row: old rows are matched (FULL: by every column) and replaced.
+      await session.query(
+        `UPDATE ${m.table} d SET ${cols.map((c) => `${c} = s.${c}`).join(', ')}
        FROM ${m.table} s WHERE d.id BETWEEN 1 AND 9 AND s.id = d.id % 9 + 1`,
-      [],
-      DB,
-    );
-    await source.query(`UPDATE ${m.table} SET note = 'only the note' WHERE id IN (0, 2, 103)`, [], DB);
-    await source.query(`DELETE FROM ${m.table} WHERE id IN (5, 100, 107)`, [], DB);
-    await source.query(matrixInsert(m.table, m.cases, [205, 300]), [], DB);
-  }
-  for (const t of ['toasted', 'toasted_full']) {
-    // pgoutput leaves unchanged out-of-line values out of the new row: they must be kept, not nulled.
-    await source.query(`UPDATE ${t} SET counter = counter + 1`, [], DB);
-    await source.query(`UPDATE ${t} SET t = t || 'x' WHERE id = 2`, [], DB);
-    await source.query(
-      `BEGIN; UPDATE ${t} SET counter = counter + 10 WHERE id = 1; UPDATE ${t} SET j = j || '{"new": 1}' WHERE id = 1; COMMIT`,
-      [],
-      DB,
-    );
-    await source.query(`DELETE FROM ${t} WHERE id = 3`, [], DB);
-    await source.query(toastedInsert(t, 4, 256, `${t}4`), [], DB);
-    await source.query(`UPDATE ${t} SET counter = counter + 100 WHERE id = 4`, [], DB);
+      );
+      await session.query(`UPDATE ${m.table} SET note = 'only the note' WHERE id IN (0, 2, 103)`);
+      await session.query(`DELETE FROM ${m.table} WHERE id IN (5, 100, 107)`);
+      await session.query(matrixInsert(m.table, m.cases, [205, 300]));
+    }
+    for (const t of ['toasted', 'toasted_full']) {
+      // pgoutput leaves unchanged out-of-line values out of the new row: they must be kept, not nulled.
+      await session.query(`UPDATE ${t} SET counter = counter + 1`);
+      await session.query(`UPDATE ${t} SET t = t || 'x' WHERE id = 2`);
+      await session.query(
+        `BEGIN; UPDATE ${t} SET counter = counter + 10 WHERE id = 1; UPDATE ${t} SET j = j || '{"new": 1}' WHERE id = 1; COMMIT`,
+      );
+      await session.query(`DELETE FROM ${t} WHERE id = 3`);
+      await session.query(toastedInsert(t, 4, 256, `${t}4`));
+      await session.query(`UPDATE ${t} SET counter = counter + 100 WHERE id = 4`);
+    }
+  } finally {
+    await session.end();
   }
 }
 

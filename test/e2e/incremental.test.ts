@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDts } from '../harness/cli.js';
-import { startServer, type TestServer } from '../harness/pg-server.js';
+import { openSession, startServer, type TestServer } from '../harness/pg-server.js';
 import { digest } from '../integration/copy/helpers.js';
 import { env, startRun, statusUntil, taskFile } from '../integration/state/helpers.js';
 
@@ -38,10 +38,12 @@ async function load(database: string): Promise<void> {
 
 /** Many small transactions of inserts, updates and deletes, some moving rows between partitions. */
 async function workload(database: string, rounds: number, base: number): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    const k = base + i;
-    await source.query(
-      `BEGIN;
+  const session = await openSession(source, database);
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const k = base + i;
+      await session.query(
+        `BEGIN;
        INSERT INTO items (v, n) VALUES (md5('${k}'), ${k});
        UPDATE items SET v = v || 'u' WHERE id = ${(k % 2000) + 1};
        DELETE FROM items WHERE id = ${((k * 7) % 2000) + 1};
@@ -51,9 +53,10 @@ async function workload(database: string, rounds: number, base: number): Promise
        UPDATE measures SET v = v + 1 WHERE id = ${(k % 1000) + 1};
        UPDATE measures SET at = (at + 100) % 200 WHERE id = ${((k * 11) % 1000) + 1};
        COMMIT`,
-      [],
-      database,
-    );
+      );
+    }
+  } finally {
+    await session.end();
   }
 }
 
@@ -106,8 +109,11 @@ describe('dts run (full+incremental) and dts complete on the built CLI', () => {
         [],
         'shop',
       );
-      await new Promise((res) => setTimeout(res, 1500));
-      expect(run.stderr()).toMatch(/shop: syncing: shop applied [0-9A-F]+\/[0-9A-F]+, [\d,]+ transactions/);
+      // The runner prints a progress line every second (DTS_SYNC_PROGRESS_MS): wait for one, at most 30 s.
+      const progress = /shop: syncing: shop applied [0-9A-F]+\/[0-9A-F]+, [\d,]+ transactions/;
+      for (let i = 0; i < 300 && !progress.test(run.stderr()); i++)
+        await new Promise((res) => setTimeout(res, 100));
+      expect(run.stderr()).toMatch(progress);
       // Changes committed just before the request must still arrive.
       await workload('shop', 20, 20_000);
       const c = await runDts(['complete', file, '--json'], { env });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDts } from '../harness/cli.js';
 import { tableRows } from '../harness/compare.js';
-import { startServer, type TestServer } from '../harness/pg-server.js';
+import { openSession, startServer, type TestServer } from '../harness/pg-server.js';
 import { startRun } from '../integration/state/helpers.js';
 
 /*
@@ -88,9 +88,11 @@ ${withTriggers ? `DO $$ BEGIN EXECUTE format('GRANT SELECT ON LARGE OBJECT %s TO
 
 /** Small transactions as the application: new customers and orders, updates, deletes, trigger writes. */
 async function writes(database: string, from: number, count: number): Promise<void> {
-  for (let i = from; i < from + count; i++)
-    await source.query(
-      `BEGIN;
+  const session = await openSession(source, database);
+  try {
+    for (let i = from; i < from + count; i++)
+      await session.query(
+        `BEGIN;
        SET LOCAL ROLE app_owner;
        INSERT INTO app.customers VALUES (${1000 + i}, 'n${i}');
        INSERT INTO app.orders VALUES (${10_000 + i}, ${1000 + i}, ${i});
@@ -99,9 +101,10 @@ async function writes(database: string, from: number, count: number): Promise<vo
        DELETE FROM app.orders WHERE id = ${(i % 500) + 1};
        INSERT INTO app.notes (note) VALUES ('w${i}');
        COMMIT`,
-      [],
-      database,
-    );
+      );
+  } finally {
+    await session.end();
+  }
 }
 
 /** `dts status --json` as the task's roles, until the runner is syncing (the shared helper uses the superuser). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDts } from '../harness/cli.js';
-import { startServer, type TestServer } from '../harness/pg-server.js';
+import { openSession, startServer, type TestServer } from '../harness/pg-server.js';
 import { digest } from '../integration/copy/helpers.js';
 import { env, startRun, statusUntil, taskFile, type Background } from '../integration/state/helpers.js';
 
@@ -37,19 +37,22 @@ async function load(database: string): Promise<void> {
 
 /** Small transactions: an insert (taking a sequence value), an update, a delete, on both tables. */
 async function workload(database: string, rounds: number, base: number): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    const k = base + i;
-    await source.query(
-      `BEGIN;
+  const session = await openSession(source, database);
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const k = base + i;
+      await session.query(
+        `BEGIN;
        INSERT INTO items (v, n) VALUES (md5('${k}'), ${k});
        UPDATE items SET v = v || 'u' WHERE id = ${(k % 1000) + 1};
        DELETE FROM items WHERE id = ${((k * 7) % 1000) + 1};
        INSERT INTO events VALUES (${k}, 'w${k}');
        DELETE FROM events WHERE id = ${((k * 3) % 300) + 1};
        COMMIT`,
-      [],
-      database,
-    );
+      );
+    }
+  } finally {
+    await session.end();
   }
 }
 
@@ -226,10 +229,10 @@ describe('dts status during sync and dts complete options (14 -> 17, built CLI)'
         await workload('slow', 5, 10_000);
         // The paused runner's last figures said idle; they are trusted only while fresh.
         await statusUntil(file, (x) => syncOf(x)?.caughtUp === false, 60_000);
-        const c = await runDts(['complete', file, '--wait-for-lag', '0', '--lag-timeout', '8'], { env });
+        const c = await runDts(['complete', file, '--wait-for-lag', '0', '--lag-timeout', '2'], { env });
         expect(c.code).toBe(5);
         expect(c.stderr).toMatch(
-          /error: the lag of task slow did not come down to 0 s within 8 s \(last: \d+\.\d s\); no cutover was requested\n/,
+          /error: the lag of task slow did not come down to 0 s within 2 s \(last: \d+\.\d s\); no cutover was requested\n/,
         );
       } finally {
         run.child.kill('SIGCONT');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDts } from '../harness/cli.js';
-import { startServer, type TestServer } from '../harness/pg-server.js';
+import { openSession, startServer, type TestServer } from '../harness/pg-server.js';
 import { digest } from '../integration/copy/helpers.js';
 import { env, startRun, statusUntil, taskFile } from '../integration/state/helpers.js';
 
@@ -61,13 +61,16 @@ describe('writes to the target by others during sync (14 -> 17, built CLI)', () 
       expect((await target.query<{ n: number }>(WATCH_TRIGGERS, [], 'shop')).rows).toEqual([{ n: 4 }]);
 
       // dts's own apply is not someone else's write.
-      for (let i = 0; i < 20; i++)
-        await source.query(
-          `INSERT INTO items (v) VALUES ('s${i}'); UPDATE notes SET body = body || '!' WHERE id = ${i + 1};
+      const session = await openSession(source, 'shop');
+      try {
+        for (let i = 0; i < 20; i++)
+          await session.query(
+            `INSERT INTO items (v) VALUES ('s${i}'); UPDATE notes SET body = body || '!' WHERE id = ${i + 1};
            DELETE FROM items WHERE id = ${i + 1}`,
-          [],
-          'shop',
-        );
+          );
+      } finally {
+        await session.end();
+      }
       const synced = await statusUntil(
         file,
         (x) => x.databases?.[0]?.sync?.transactions >= 20 && x.databases[0].sync.lagBytes === 0,

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import {
   startLocalServer,
   startLocalStandby,
@@ -28,4 +29,20 @@ export function startStandby(
   settings?: Readonly<Record<string, string>>,
 ): Promise<TestServer> {
   return startLocalStandby(primary, { password: SUPERUSER_PASSWORD, ...(settings ? { settings } : {}) });
+}
+
+/**
+ * One superuser session on a test server, for a workload of many small transactions: `query()` connects
+ * anew for each statement, which costs more than the statement. The caller ends it.
+ */
+export async function openSession(server: TestServer, database = 'postgres'): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: server.host,
+    port: server.port,
+    user: 'postgres',
+    password: SUPERUSER_PASSWORD,
+    database,
+  });
+  await client.connect();
+  return client;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Options, Task } from '../../../src/task/types.js';
 import { endpointFor } from '../../harness/endpoint.js';
-import type { TestServer } from '../../harness/pg-server.js';
+import { openSession, type TestServer } from '../../harness/pg-server.js';
 
 export const SCHEMA_SQL = readFileSync(
   new URL('../../../fixtures/source-schema.sql', import.meta.url),
@@ -59,13 +59,31 @@ export async function tablesOf(server: TestServer, database: string): Promise<st
   return rows.map((r) => r.t);
 }
 
+const digestSql = (table: string) =>
+  `SELECT count(*)::text AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text COLLATE "C")), '') AS h
+   FROM ONLY ${table} t`;
+
 /** A table's rows as one digest (count and md5 over the sorted text forms), ONLY that table. */
 export async function digest(server: TestServer, database: string, table: string): Promise<string> {
-  const { rows } = await server.query<{ n: string; h: string }>(
-    `SELECT count(*)::text AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text COLLATE "C")), '') AS h
-     FROM ONLY ${table} t`,
-    [],
-    database,
-  );
+  const { rows } = await server.query<{ n: string; h: string }>(digestSql(table), [], database);
   return `${rows[0]!.n}:${rows[0]!.h}`;
+}
+
+/** `digest()` of each table, read on one session (a connection per table costs more than the digest). */
+export async function digests(
+  server: TestServer,
+  database: string,
+  tables: readonly string[],
+): Promise<Record<string, string>> {
+  const session = await openSession(server, database);
+  try {
+    const out: Record<string, string> = {};
+    for (const t of tables) {
+      const { rows } = await session.query<{ n: string; h: string }>(digestSql(t));
+      out[t] = `${rows[0]!.n}:${rows[0]!.h}`;
+    }
+    return out;
+  } finally {
+    await session.end();
+  }
 }
