@@ -57,7 +57,8 @@ export class Applier {
   private open = false;
   private readonly batch: Batch;
   private beginPending = false;
-  private committing: Lsn = ZERO_LSN;
+  /** Everything handed to the target so far; a failure is kept here until settle() or commit() sees it. */
+  private tail: Promise<void> = Promise.resolve();
   /** Row changes written in the open batch. */
   changes = 0;
 
@@ -180,9 +181,10 @@ export class Applier {
    * next changes are decoded and queued meanwhile. The statements are taken at once; they go to the
    * target when everything sent before has run and changed the rows it had to (so at most one send is
    * in flight), and their own outcome is checked the same way. Returns what was sent before, settled:
-   * waiting for it keeps the queue at one send ahead of the target.
+   * waiting for it keeps the queue at one send ahead of the target. `last` is a commit's checkpoint
+   * write, storing `lastLsn`.
    */
-  private send(last?: Statement): Promise<void> {
+  private send(last?: Statement, lastLsn: Lsn = ZERO_LSN): Promise<void> {
     const statements = this.batch.take();
     if (last) statements.push(last);
     if (statements.length > 0 && this.beginPending) {
@@ -191,7 +193,6 @@ export class Applier {
     }
     const before = this.tail;
     if (statements.length === 0) return before;
-    const lastLsn = this.committing;
     const check = (counts: number[]) => {
       statements.forEach((s, i) => {
         if (s.rows === undefined) return;
@@ -212,9 +213,6 @@ export class Applier {
     );
     return before;
   }
-
-  /** Everything handed to the target so far; a failure is kept here until settle() or commit() sees it. */
-  private tail: Promise<void> = Promise.resolve();
 
   private chain(next: Promise<void>): void {
     // Awaited later; until then a failure must not count as unhandled.
@@ -265,11 +263,6 @@ export class Applier {
     return this.tail;
   }
 
-  /** Whether a batch is open on the target. */
-  get inBatch(): boolean {
-    return this.open;
-  }
-
   /**
    * Commit the batch with `lsn` (the commit end LSN of the last source transaction in it) as the stored
    * position, in the same target transaction. The batch's statements are taken at once, so changes applied
@@ -281,8 +274,7 @@ export class Applier {
   commit(lsn: Lsn, transactions: number): Promise<void> {
     this.begin();
     // The checkpoint row goes with the last statements, in the same round trip and transaction.
-    this.committing = lsn;
-    this.send({ text: checkpointStatement(this.key, lsn, transactions), rows: 1 });
+    this.send({ text: checkpointStatement(this.key, lsn, transactions), rows: 1 }, lsn);
     const db = this.conn.client;
     const done = this.tail.then(
       () => db.query('COMMIT').then(() => undefined),

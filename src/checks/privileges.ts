@@ -100,8 +100,8 @@ interface Publisher {
   canCreate(database: string): boolean | undefined;
   /** Whether it owns (or acts as the owner of) a table. */
   owns(table: Relation): boolean;
-  /** Appended to findings, so people know which server they speak of: '' or ' on the primary'. */
-  readonly where: string;
+  /** The standby source's primary, not the source: findings say so. */
+  readonly onPrimary: boolean;
 }
 
 /**
@@ -120,7 +120,7 @@ function publisher(facts: Facts, task: Task): Publisher {
       superuser: role.superuser,
       canCreate: (database) => role.createOn.includes(database),
       owns: (table) => actsAs.has(table.owner),
-      where: ' on the primary',
+      onPrimary: true,
     };
   }
   const { role } = need(facts.source);
@@ -130,7 +130,7 @@ function publisher(facts: Facts, task: Task): Publisher {
     superuser: role.superuser,
     canCreate: (database) => infos.find((d) => d.name === database)?.canCreate,
     owns: (table) => table.ownedByMe,
-    where: '',
+    onPrimary: false,
   };
 }
 
@@ -148,7 +148,8 @@ export const publicationPrivilege: Check = {
   assess(facts, task) {
     const p = publisher(facts, task);
     const me = displayIdent(p.name);
-    const primary = p.where !== '';
+    const primary = p.onPrimary;
+    const where = primary ? ' on the primary' : '';
     const run = primary ? ' (on the primary)' : '';
     if (p.superuser)
       return primary ? [finding('pass', `${me} is a superuser on the primary`, 'source.primary')] : [];
@@ -158,7 +159,7 @@ export const publicationPrivilege: Check = {
         out.push(
           finding(
             'fail',
-            `no CREATE privilege on the database${p.where}: CREATE PUBLICATION needs it`,
+            `no CREATE privilege on the database${where}: CREATE PUBLICATION needs it`,
             displayName(db.name),
             `GRANT CREATE ON DATABASE ${displayIdent(db.name)} TO ${me}${run}`,
           ),
@@ -170,7 +171,7 @@ export const publicationPrivilege: Check = {
         out.push(
           finding(
             'fail',
-            `${me} does not own ${list(notMine.map((r) => displayName(r.schema, r.name)))}${p.where}: only a table's owner (or a superuser) can add it to a publication`,
+            `${me} does not own ${list(notMine.map((r) => displayName(r.schema, r.name)))}${where}: only a table's owner (or a superuser) can add it to a publication`,
             displayName(db.name),
             `run dts as the tables' owner or a superuser, or GRANT ${displayIdent(notMine[0]!.owner)} TO ${me}${run}`,
           ),

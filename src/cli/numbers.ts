@@ -6,40 +6,26 @@ import { InvalidArgumentError } from 'commander';
  * exit 2, before anything connects. An empty or blank value is never taken for 0.
  */
 
-const numberIn = (v: string): number => (v.trim() === '' ? NaN : Number(v));
+/** A parser of numbers that `ok` accepts; a blank value is NaN, which no `ok` accepts. */
+const parser =
+  (ok: (n: number) => boolean, expected: string) =>
+  (v: string): number => {
+    const n = v.trim() === '' ? NaN : Number(v);
+    if (!ok(n)) throw new InvalidArgumentError(`expected ${expected}`);
+    return n;
+  };
 
 /** A number of seconds above 0, fractions allowed: timeouts, intervals. */
-export function seconds(v: string): number {
-  const n = numberIn(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0');
-  return n;
-}
+export const seconds = parser((n) => Number.isFinite(n) && n > 0, 'a number of seconds above 0');
 
 /** A number of seconds, 0 or more: a bound that 0 makes as strict as it gets. */
-export function secondsOrZero(v: string): number {
-  const n = numberIn(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds, 0 or more');
-  return n;
-}
+export const secondsOrZero = parser((n) => Number.isFinite(n) && n >= 0, 'a number of seconds, 0 or more');
 
 /** A whole number, 0 or more: counts. */
-export function wholeNumber(v: string): number {
-  const n = numberIn(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
-  return n;
-}
+export const wholeNumber = parser((n) => Number.isSafeInteger(n) && n >= 0, 'a whole number, 0 or more');
 
 /** A whole number above 0: sizes of pools. */
-export function wholeAbove0(v: string): number {
-  const n = numberIn(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number above 0');
-  return n;
-}
+export const wholeAbove0 = parser((n) => Number.isSafeInteger(n) && n >= 1, 'a whole number above 0');
 
 /** A percentage in (0, 100]. */
-export function percent(v: string): number {
-  const n = numberIn(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 100)
-    throw new InvalidArgumentError('expected a percentage in (0, 100]');
-  return n;
-}
+export const percent = parser((n) => Number.isFinite(n) && n > 0 && n <= 100, 'a percentage in (0, 100]');

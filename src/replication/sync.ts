@@ -251,15 +251,13 @@ async function session(
     let inCommit: Promise<void> | undefined;
     // The commit in flight has returned (or failed): settleCommit() takes its outcome without waiting.
     let committed = false;
-    // The commit end LSN the last batch handed to the target stores (at or above cursor.applied).
-    let batchedUpTo = cursor.applied;
     const startCommit = async () => {
       await settleCommit();
+      // Nothing received since the last commit started (it covers everything up to cursor.received).
+      if (batchTransactions === 0) return;
       const lsn = cursor.received;
-      if (lsn <= batchedUpTo) return;
       const count = batchTransactions;
       const commitTimeUs = receivedCommitTimeUs;
-      batchedUpTo = lsn;
       batchTransactions = 0;
       const done = a.commit(lsn, count).then(() => {
         totals.transactions += count;

@@ -1,9 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { startServer, startStandby, SUPERUSER_PASSWORD, type TestServer } from '../harness/pg-server.js';
+import { openSession, startServer, startStandby, type TestServer } from '../harness/pg-server.js';
 import { env } from '../integration/state/helpers.js';
 
 /** Servers and helpers of the standby-source tests (test/e2e/standby.test.ts, test/stress/standby.test.ts). */
@@ -48,14 +47,7 @@ options:
 
 /** Small transactions on the primary (one session): inserts, updates and deletes on a keyed and a keyless table. */
 export async function workload(rounds: number, base: number): Promise<void> {
-  const c = new pg.Client({
-    host: servers.primary.host,
-    port: servers.primary.port,
-    user: 'postgres',
-    password: SUPERUSER_PASSWORD,
-    database: 'shop',
-  });
-  await c.connect();
+  const c = await openSession(servers.primary, 'shop');
   try {
     for (let i = 0; i < rounds; i++) {
       const k = base + i;

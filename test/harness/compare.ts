@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { SUPERUSER_PASSWORD, type TestServer } from './pg-server.js';
+import { openSession, type TestServer } from './pg-server.js';
 
 /**
  * Row-for-row comparison of two databases, for tests: every user table (ordinary tables and leaf
@@ -14,14 +14,7 @@ export const EXACT_TEXT_SETTINGS = `SET TimeZone = 'UTC'; SET DateStyle = 'ISO, 
   SET extra_float_digits = 3; SET bytea_output = 'hex'; SET lc_monetary = 'C'; SET xmloption = 'content'`;
 
 async function connect(server: TestServer, database: string): Promise<pg.Client> {
-  const c = new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: 'postgres',
-    password: SUPERUSER_PASSWORD,
-    database,
-  });
-  await c.connect();
+  const c = await openSession(server, database);
   await c.query(EXACT_TEXT_SETTINGS);
   return c;
 }

@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { SUPERUSER_PASSWORD, type TestServer } from './pg-server.js';
+import { openSession, type TestServer } from './pg-server.js';
 
 /**
  * A normalised description of every user object in one database, from catalog queries written
@@ -195,14 +194,7 @@ const CONSTRAINT_KINDS: Record<string, string> = {
 
 /** Take the fingerprint of `database` on `server`. */
 export async function schemaFingerprint(server: TestServer, database: string): Promise<Fingerprint> {
-  const client = new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: 'postgres',
-    password: SUPERUSER_PASSWORD,
-    database,
-  });
-  await client.connect();
+  const client = await openSession(server, database);
   try {
     await client.query(`SELECT set_config('search_path', '', false)`);
     const v = Number((await client.query(`SELECT current_setting('server_version_num') AS v`)).rows[0].v);

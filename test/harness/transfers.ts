@@ -1,5 +1,5 @@
-import pg from 'pg';
-import { SUPERUSER_PASSWORD, type TestServer } from './pg-server.js';
+import type pg from 'pg';
+import { openSession, type TestServer } from './pg-server.js';
 
 /**
  * Accounts moved by transfers, and an insert-only log without any unique key: a transaction applied twice
@@ -39,16 +39,10 @@ export function writeUntilStopped(
   let count = 0;
   const one = async (w: number) => {
     for (let i = 0; !stopping;) {
-      const c = new pg.Client({
-        host: server.host,
-        port: server.port,
-        user: 'postgres',
-        password: SUPERUSER_PASSWORD,
-        database,
-      });
-      c.on('error', () => undefined);
+      let c: pg.Client | undefined;
       try {
-        await c.connect();
+        c = await openSession(server, database);
+        c.on('error', () => undefined);
         for (; !stopping; i++) {
           await c.query(sql(w, i));
           count++;
@@ -59,7 +53,7 @@ export function writeUntilStopped(
         i++;
         await sleep(200);
       } finally {
-        await c.end().catch(() => undefined);
+        await c?.end().catch(() => undefined);
       }
     }
   };

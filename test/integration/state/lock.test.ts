@@ -6,7 +6,7 @@ import * as sql from '../../../src/state/sql.js';
 import { status } from '../../../src/state/status.js';
 import { ensureState, recordTask } from '../../../src/state/store.js';
 import { TEST_PASSWORD_ENV } from '../../harness/endpoint.js';
-import { startServer, SUPERUSER_PASSWORD, type TestServer } from '../../harness/pg-server.js';
+import { openSession, startServer, SUPERUSER_PASSWORD, type TestServer } from '../../harness/pg-server.js';
 import { fullTask } from '../copy/helpers.js';
 
 let target: TestServer;
@@ -22,14 +22,7 @@ afterAll(async () => {
 });
 
 async function client(database: string): Promise<pg.Client> {
-  const c = new pg.Client({
-    host: target.host,
-    port: target.port,
-    user: 'postgres',
-    password: SUPERUSER_PASSWORD,
-    database,
-  });
-  await c.connect();
+  const c = await openSession(target, database);
   return c;
 }
 

@@ -3,7 +3,7 @@ import { replicationNames } from '../../../src/catalog/names.js';
 import { parseLsn, type Lsn } from '../../../src/pg/lsn.js';
 import type { Task } from '../../../src/task/types.js';
 import { endpointFor, TEST_PASSWORD_ENV } from '../../harness/endpoint.js';
-import { SUPERUSER_PASSWORD, type TestServer } from '../../harness/pg-server.js';
+import { openSession, SUPERUSER_PASSWORD, type TestServer } from '../../harness/pg-server.js';
 
 process.env[TEST_PASSWORD_ENV] = SUPERUSER_PASSWORD;
 
@@ -29,14 +29,7 @@ export function syncTask(source: TestServer, target: TestServer, database: strin
 
 /** A client with settings that make text forms comparable between servers. */
 export async function client(server: TestServer, database: string): Promise<pg.Client> {
-  const c = new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: 'postgres',
-    password: SUPERUSER_PASSWORD,
-    database,
-  });
-  await c.connect();
+  const c = await openSession(server, database);
   await c.query(`SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET DateStyle = 'ISO, YMD'`);
   return c;
 }
