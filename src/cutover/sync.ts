@@ -129,18 +129,20 @@ export async function syncUntilCutover(
       .finally(() => (polling = false));
   }, deps.pollMs ?? 1000);
   try {
-    const drainedEarlier = await sqlStep('recording phase syncing in _dts.tasks', async () => {
+    const drainedEarlier = await sqlStep('reading the task state in _dts.tasks', async () => {
       await ensureState(db);
       await ensureHolds(db);
       request = await readCutoverRequest(db, task.name);
       // Phase `cutover`: an earlier runner drained every database to the request and died after.
-      const earlier = (await readTaskState(db, task.name))?.phase === 'cutover' && !!request;
-      if (!earlier) await recordTaskPhase(db, task.name, 'syncing');
-      await figures.start();
-      return earlier;
+      return (await readTaskState(db, task.name))?.phase === 'cutover' && !!request;
     });
-    // From here until the cutover only dts may write the target: writes by others are recorded.
+    // From here until the cutover only dts may write the target: writes by others are recorded. The
+    // watch is in place before status can say syncing.
     if (!drainedEarlier) await watchTask(task, loads, db, prompt(deps));
+    await sqlStep('recording phase syncing in _dts.tasks', async () => {
+      if (!drainedEarlier) await recordTaskPhase(db, task.name, 'syncing');
+      await figures.start();
+    });
     // A last error recorded by an earlier runner stands until sync streams again.
     let cleared = false;
     const onProgress = (p: SyncProgress) => {

@@ -56,7 +56,12 @@ describe('writes to the target by others during sync (14 -> 17, built CLI)', () 
     const file = taskFile(dir, source, target, 'watched', 'shop', 'shop', 'full+incremental');
     const run = startRun([file], runEnv);
     try {
-      await statusUntil(file, (x) => x.condition === 'running' && x.phase === 'syncing', 120_000);
+      // The phase says syncing from the end of the copy; sync figures appear once the watch is in place.
+      await statusUntil(
+        file,
+        (x) => x.condition === 'running' && x.phase === 'syncing' && x.databases?.[0]?.sync !== undefined,
+        120_000,
+      );
       // Every copied table is watched, in the target database.
       expect((await target.query<{ n: number }>(WATCH_TRIGGERS, [], 'shop')).rows).toEqual([{ n: 4 }]);
 
