@@ -20,4 +20,16 @@ describe('the apply loop never sleeps', () => {
       /setTimeout|await delay|sleep\(/,
     );
   });
+
+  it('leaves the socket unread only while nothing is buffered, and any wake-up ends that pause', () => {
+    const stream = read('replication/stream.ts');
+    const next = stream.slice(stream.indexOf('async next('), stream.indexOf('interrupt(): void'));
+    // Buffered items are handed out before any pause; the pause is the gather window, bounded by the
+    // caller's timeout, and ends early on data's notify(), interrupt(), a failure or an abort.
+    expect(next.indexOf('const item = this.poll();')).toBeLessThan(next.indexOf('this.sleep('));
+    expect(next).toMatch(/if \(item\) return item;[\s\S]*this\.wire\.stream\.pause\(\);/);
+    expect(next).toContain('Math.min(this.gatherMs, timeoutMs ?? this.gatherMs)');
+    expect(next).toContain('this.wake = () => done(true);');
+    expect(stream).toMatch(/const GATHER_MS = 5;/);
+  });
 });
