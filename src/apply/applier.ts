@@ -4,6 +4,7 @@ import type { Connection } from '../pg/connect.js';
 import { isPgServerError } from '../pg/errors.js';
 import { formatLsn, ZERO_LSN, type Lsn } from '../pg/lsn.js';
 import { relationLabel, type Relation, type RowChange } from '../replication/change.js';
+import type { Queryable } from '../state/store.js';
 import { readCheckpoint, type CheckpointKey } from './checkpoint.js';
 import { Batch, type Statement } from './batch.js';
 import * as sql from './sql.js';
@@ -100,37 +101,8 @@ export class Applier {
   async relation(relation: Relation): Promise<void> {
     this.batch.sealAll();
     await this.settle();
-    const target = await this.readTarget(relation.schema, relation.name);
+    const target = await readTargetTable(this.conn.client, relation.schema, relation.name);
     this.tables.set(relation.id, mapRelation(relation, target));
-  }
-
-  private async readTarget(schema: string, name: string): Promise<TargetTable | undefined> {
-    const { rows } = await this.conn.client.query(sql.TARGET_TABLE, [schema, name]);
-    const first = rows[0] as Row | undefined;
-    if (!first) return undefined;
-    const columns: TargetColumn[] = (rows as Row[])
-      .filter((r) => r.name !== null)
-      .map((r) => ({
-        name: String(r.name),
-        typeOid: Number(r.type_oid),
-        typeMod: Number(r.type_mod),
-        typeName: `${String(r.type_schema)}.${String(r.type_name)}`,
-        baseTypeName: r.base_name === null ? undefined : `${String(r.base_schema)}.${String(r.base_name)}`,
-        typeDisplay: String(r.type_display),
-        elemOid: Number(r.type_elem),
-        baseOid: Number(r.type_base),
-        generated: r.generated !== '' && r.generated !== null,
-        identityAlways: r.identity === 'a',
-      }));
-    const unique = await this.conn.client.query(sql.TARGET_UNIQUE_INDEXES, [schema, name]);
-    const byIndex = new Map<string, string[]>();
-    for (const r of unique.rows as Row[]) {
-      const cols = byIndex.get(String(r.index)) ?? [];
-      if (r.name !== null) cols.push(String(r.name));
-      byIndex.set(String(r.index), cols);
-    }
-    const uniqueIndexes = [...byIndex.values()];
-    return { schema, name, partitioned: first.relkind === 'p', columns, uniqueIndexes };
   }
 
   private map(relation: Relation): TableMap {
@@ -304,6 +276,41 @@ export class Applier {
     }
     await this.conn.client.query('ROLLBACK');
   }
+}
+
+/** A target table's columns and unique indexes, from its catalog (undefined when there is no such table). */
+export async function readTargetTable(
+  db: Queryable,
+  schema: string,
+  name: string,
+): Promise<TargetTable | undefined> {
+  const { rows } = await db.query(sql.TARGET_TABLE, [schema, name]);
+  const first = rows[0] as Row | undefined;
+  if (!first) return undefined;
+  const columns: TargetColumn[] = (rows as Row[])
+    .filter((r) => r.name !== null)
+    .map((r) => ({
+      name: String(r.name),
+      typeOid: Number(r.type_oid),
+      typeMod: Number(r.type_mod),
+      typeName: `${String(r.type_schema)}.${String(r.type_name)}`,
+      baseTypeName: r.base_name === null ? undefined : `${String(r.base_schema)}.${String(r.base_name)}`,
+      typeDisplay: String(r.type_display),
+      elemOid: Number(r.type_elem),
+      baseOid: Number(r.type_base),
+      generated: r.generated !== '' && r.generated !== null,
+      arrayable: r.arrayable === true || r.arrayable === 't',
+      identityAlways: r.identity === 'a',
+    }));
+  const unique = await db.query(sql.TARGET_UNIQUE_INDEXES, [schema, name]);
+  const byIndex = new Map<string, string[]>();
+  for (const r of unique.rows as Row[]) {
+    const cols = byIndex.get(String(r.index)) ?? [];
+    if (r.name !== null) cols.push(String(r.name));
+    byIndex.set(String(r.index), cols);
+  }
+  const uniqueIndexes = [...byIndex.values()];
+  return { schema, name, partitioned: first.relkind === 'p', columns, uniqueIndexes };
 }
 
 /** The checkpoint write of checkpoint.ts with literals, to travel in a batch of statements. */

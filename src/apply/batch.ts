@@ -188,7 +188,13 @@ export class Batch {
     else if (columns.length > 31) signature = set.join(',');
     let group = s.updates.get(signature);
     if (!group) {
-      group = { set: set.map((i) => ({ name: columns[i]!.name, type: map.match[i]!.type })), rows: [] };
+      group = {
+        set: set.map((i) => {
+          const { type, arrayType } = map.match[i]!;
+          return { name: columns[i]!.name, type, ...(arrayType ? { arrayType } : {}) };
+        }),
+        rows: [],
+      };
       s.updates.set(signature, group);
     }
     const row = new Array<string | null>(key.length + set.length);

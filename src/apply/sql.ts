@@ -75,7 +75,9 @@ SELECT c.relkind::text AS relkind, a.attname::text AS name, a.atttypid::text AS 
        t.typelem::text AS type_elem, coalesce(d.base, 0)::text AS type_base, a.attgenerated::text AS generated,
        a.attidentity::text AS identity,
        bn.nspname::text AS base_schema, b.typname::text AS base_name,
-       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_display
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_display,
+       (t.typarray <> 0 AND t.typcategory <> 'A' AND coalesce(b.typcategory, '') <> 'A'
+        AND t.typtype <> 'c' AND coalesce(b.typtype, '') <> 'c' AND t.typdelim = ',') AS arrayable
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -107,6 +109,12 @@ export interface MatchColumn {
    * composite column would be read as an anonymous record.
    */
   readonly type: string;
+  /**
+   * `type[]`, when values of the column can travel as elements of one array literal (updateValues): not
+   * for an array type (unnest would flatten it), a composite type (unnest in FROM would spread it over
+   * several columns), a domain over either, or a type whose array delimiter is not a comma (box).
+   */
+  readonly arrayType?: string;
 }
 
 /**
@@ -278,6 +286,8 @@ export function copyRow(values: readonly (string | null)[]): string {
 export interface SetColumn {
   readonly name: string;
   readonly type: string;
+  /** As in MatchColumn. */
+  readonly arrayType?: string;
 }
 
 /**
@@ -295,6 +305,7 @@ function valuesList(types: readonly string[], rows: readonly (readonly (string |
 }
 
 const keyType = (m: MatchColumn) => (m.asText ? 'text' : m.type);
+const keyArrayType = (m: MatchColumn) => (m.asText ? 'text[]' : m.arrayType);
 
 function keyJoin(key: readonly MatchColumn[]): string {
   return key
@@ -303,10 +314,53 @@ function keyJoin(key: readonly MatchColumn[]): string {
 }
 
 /**
+ * Column `col` of `rows` as an array literal, `'{"a","b\\"c",NULL}'`: every element double-quoted (so
+ * empty strings, spaces, braces, commas and the word NULL stay themselves) with backslash and double quote
+ * escaped by a backslash, SQL NULL bare, then quotes doubled for the SQL string. The target reads each
+ * element with the element type's input function, as it reads a VALUES literal.
+ */
+export function arrayLiteral(rows: readonly (readonly (string | null)[])[], col: number): string {
+  let out = "'{";
+  for (let r = 0; r < rows.length; r++) {
+    const v = rows[r]![col]!;
+    if (r > 0) out += ',';
+    if (v === null) {
+      out += 'NULL';
+      continue;
+    }
+    let e = ARRAY_SPECIAL.test(v) ? v.replace(ARRAY_ESCAPE, '\\$&') : v;
+    if (e.includes("'")) e = e.replaceAll("'", "''");
+    out += '"' + e + '"';
+  }
+  return out + "}'";
+}
+
+const ARRAY_SPECIAL = /["\\]/;
+const ARRAY_ESCAPE = /["\\]/g;
+
+/**
+ * The rows of a multi-row UPDATE or DELETE as a relation `d(k0, ..., s0, ...)`: one array per column,
+ * unnested, when every column can travel in an array; otherwise a VALUES list. The target parses one
+ * literal per column instead of one per value, and plans no list of rows: 9 µs of its CPU per updated
+ * row against 15 to 18 µs (bench/apply/statements.ts).
+ */
+function rowsRelation(
+  names: readonly string[],
+  types: readonly string[],
+  arrayTypes: readonly (string | undefined)[],
+  rows: readonly (readonly (string | null)[])[],
+): string {
+  if (arrayTypes.every((t) => t !== undefined))
+    return `unnest(${arrayTypes.map((t, i) => `${arrayLiteral(rows, i)}::${t}`).join(', ')}) AS d(${names.join(', ')})`;
+  return `(VALUES ${valuesList(types, rows)}) AS d(${names.join(', ')})`;
+}
+
+/**
  * Many rows of one table updated in one statement, each picked by its key:
- * `UPDATE t AS t SET "v" = d.s0 FROM (VALUES ('1'::integer, 'x'::text), ('2', 'y')) AS d(k0, s0) WHERE t."id" = d.k0`.
+ * `UPDATE t AS t SET "v" = d.s0 FROM unnest('{"1","2"}'::integer[], '{"x","y"}'::text[]) AS d(k0, s0)
+ * WHERE t."id" = d.k0` (or `FROM (VALUES ('1'::integer, 'x'::text), ('2', 'y')) AS d(k0, s0)`).
  * Each row is the key values (the old key when the key changed) followed by the SET values. The keys of
- * one statement must be distinct (an UPDATE changes a row once, with any one matching VALUES row).
+ * one statement must be distinct (an UPDATE changes a row once, with any one matching row of d).
  */
 export function updateValues(
   schema: string,
@@ -317,11 +371,12 @@ export function updateValues(
 ): string {
   const names = [...key.map((_, i) => `k${i}`), ...set.map((_, i) => `s${i}`)];
   const types = [...key.map(keyType), ...set.map((c) => c.type)];
+  const arrayTypes = [...key.map(keyArrayType), ...set.map((c) => c.arrayType)];
   const assignments = set.map((c, i) => `${quoteIdent(c.name)} = d.s${i}`).join(', ');
-  return `UPDATE ${quoteQualified(schema, table)} AS t SET ${assignments} FROM (VALUES ${valuesList(types, rows)}) AS d(${names.join(', ')}) WHERE ${keyJoin(key)}`;
+  return `UPDATE ${quoteQualified(schema, table)} AS t SET ${assignments} FROM ${rowsRelation(names, types, arrayTypes, rows)} WHERE ${keyJoin(key)}`;
 }
 
-/** Many rows of one table deleted by key: `DELETE FROM t AS t USING (VALUES ...) AS d(k0) WHERE t."id" = d.k0`. */
+/** Many rows of one table deleted by key: `DELETE FROM t AS t USING unnest(...) AS d(k0) WHERE t."id" = d.k0`. */
 export function deleteValues(
   schema: string,
   table: string,
@@ -329,7 +384,7 @@ export function deleteValues(
   rows: readonly (readonly (string | null)[])[],
 ): string {
   const names = key.map((_, i) => `k${i}`);
-  return `DELETE FROM ${quoteQualified(schema, table)} AS t USING (VALUES ${valuesList(key.map(keyType), rows)}) AS d(${names.join(', ')}) WHERE ${keyJoin(key)}`;
+  return `DELETE FROM ${quoteQualified(schema, table)} AS t USING ${rowsRelation(names, key.map(keyType), key.map(keyArrayType), rows)} WHERE ${keyJoin(key)}`;
 }
 
 /** updateRow() with literals: one row, for REPLICA IDENTITY FULL (NULL-safe, one row by ctid). */

@@ -17,6 +17,8 @@ export interface TargetColumn {
   readonly elemOid: number;
   readonly baseOid: number;
   readonly generated: boolean;
+  /** Values can travel as elements of an array literal of the type (sql.ts, MatchColumn.arrayType). */
+  readonly arrayable: boolean;
   /** GENERATED ALWAYS AS IDENTITY: INSERT needs OVERRIDING SYSTEM VALUE, UPDATE may not set it. */
   readonly identityAlways: boolean;
 }
@@ -119,7 +121,13 @@ export function mapRelation(relation: Relation, target: TargetTable | undefined)
       write.push(!t.generated);
     }
     const asText = [t?.typeOid, t?.elemOid, t?.baseOid].some((o) => o !== undefined && TEXT_MATCH.has(o));
-    match.push({ name: c.name, nullSafe: full, asText, type: t?.typeDisplay ?? 'text' });
+    match.push({
+      name: c.name,
+      nullSafe: full,
+      asText,
+      type: t?.typeDisplay ?? 'text',
+      ...(t?.arrayable ? { arrayType: `${t.typeDisplay}[]` } : {}),
+    });
   }
   const sent = new Set(relation.columns.map((c) => c.name));
   for (const t of target.columns)

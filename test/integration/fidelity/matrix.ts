@@ -189,25 +189,37 @@ function arrayValue(t: TypeCase, k: number): string {
   }
 }
 
-function columns(cases: readonly TypeCase[]): string {
-  return cases.map((t) => `${t.col} ${t.type}, ${t.col}_a ${t.type}[]`).join(',\n  ');
+function columns(cases: readonly TypeCase[], arrays: boolean): string {
+  return cases.map((t) => `${t.col} ${t.type}${arrays ? `, ${t.col}_a ${t.type}[]` : ''}`).join(',\n  ');
 }
 
 /** CREATE TABLE for a matrix table keyed by `id`, plus a `note` column updates change alone. */
-export function matrixTable(name: string, cases: readonly TypeCase[], identityFull = false): string {
+export function matrixTable(
+  name: string,
+  cases: readonly TypeCase[],
+  identityFull = false,
+  arrays = true,
+): string {
   return `CREATE TABLE ${name} (
   id integer PRIMARY KEY,
   note text,
-  ${columns(cases)}
+  ${columns(cases, arrays)}
 );${identityFull ? `\nALTER TABLE ${name} REPLICA IDENTITY FULL;` : ''}`;
 }
 
 /** Rows `ids` of a matrix table: id k takes value k of each type (0 is all NULL). */
-export function matrixInsert(name: string, cases: readonly TypeCase[], ids: readonly number[]): string {
+export function matrixInsert(
+  name: string,
+  cases: readonly TypeCase[],
+  ids: readonly number[],
+  arrays = true,
+): string {
   const rows = ids.map((id) => {
     const k = id % 100;
-    if (k === 0) return `(${id}, NULL, ${cases.map(() => 'NULL, NULL').join(', ')})`;
-    const vals = cases.map((t) => `${q(t.values[k % t.values.length]!)}::${t.type}, ${arrayValue(t, k)}`);
+    if (k === 0) return `(${id}, NULL, ${cases.map(() => (arrays ? 'NULL, NULL' : 'NULL')).join(', ')})`;
+    const vals = cases.map(
+      (t) => `${q(t.values[k % t.values.length]!)}::${t.type}${arrays ? `, ${arrayValue(t, k)}` : ''}`,
+    );
     return `(${id}, ${q(`row ${id}`)}, ${vals.join(', ')})`;
   });
   return `INSERT INTO ${name} VALUES\n${rows.join(',\n')}`;

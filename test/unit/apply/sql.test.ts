@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  arrayLiteral,
   copyIn,
   copyRow,
   deleteRow,
@@ -84,6 +85,62 @@ describe('apply statements', () => {
     );
     expect(deleteValues('public', 't', [m('id')], [['1'], ['2']])).toBe(
       `DELETE FROM "public"."t" AS t USING (VALUES ('1'::integer), ('2')) AS d(k0) WHERE t."id" = d.k0`,
+    );
+  });
+
+  it('updates and deletes many rows by key from one array per column when every column can travel in one', () => {
+    const a = (name: string, type: string, asText = false): MatchColumn => ({
+      ...m(name, type, false, asText),
+      arrayType: `${type}[]`,
+    });
+    expect(
+      updateValues(
+        'public',
+        'Order Items',
+        [a('id', 'integer'), a('j', 'json', true)],
+        [
+          { name: 'v', type: 'character(3)', arrayType: 'character(3)[]' },
+          { name: 'select', type: 'public."Mood"', arrayType: 'public."Mood"[]' },
+        ],
+        [
+          ['1', '{}', 'a', 'ok'],
+          ['2', '[]', null, "it's"],
+        ],
+      ),
+    ).toBe(
+      `UPDATE "public"."Order Items" AS t SET "v" = d.s0, "select" = d.s1 FROM unnest('{"1","2"}'::integer[], '{"{}","[]"}'::text[], '{"a",NULL}'::character(3)[], '{"ok","it''s"}'::public."Mood"[]) AS d(k0, k1, s0, s1) WHERE t."id" = d.k0 AND t."j"::text = d.k1`,
+    );
+    expect(deleteValues('public', 't', [a('id', 'bigint')], [['1'], ['2']])).toBe(
+      `DELETE FROM "public"."t" AS t USING unnest('{"1","2"}'::bigint[]) AS d(k0) WHERE t."id" = d.k0`,
+    );
+    // One column that cannot (an array type, a box) keeps the statement on a VALUES list.
+    expect(
+      updateValues('public', 't', [a('id', 'integer')], [{ name: 'tags', type: 'text[]' }], [['1', '{x}']]),
+    ).toBe(
+      `UPDATE "public"."t" AS t SET "tags" = d.s0 FROM (VALUES ('1'::integer, '{x}'::text[])) AS d(k0, s0) WHERE t."id" = d.k0`,
+    );
+  });
+
+  it('quotes every array element: empty, NULL the word, braces, commas, quotes, backslashes, SQL quotes', () => {
+    const rows = [
+      '',
+      'NULL',
+      null,
+      '{a,b}',
+      ' x ',
+      'say "hi"',
+      'back\\slash',
+      "it's",
+      '(1,"a b")',
+      '\\x00ff',
+    ];
+    expect(
+      arrayLiteral(
+        rows.map((v) => [v]),
+        0,
+      ),
+    ).toBe(
+      `'{"","NULL",NULL,"{a,b}"," x ","say \\"hi\\"","back\\\\slash","it''s","(1,\\"a b\\")","\\\\x00ff"}'`,
     );
   });
 
