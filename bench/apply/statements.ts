@@ -1,9 +1,9 @@
 /**
  * What the target pays for each way of applying the same row changes (`npx tsx bench/apply/statements.ts`):
  * a PostgreSQL 17 server, pgbench-like `accounts` and `history`, and the same N updates by key, N inserts
- * and N deletes by key applied as the multi-row literal statements dts sends, as one row per statement
- * (what a row-at-a-time applier does), and inserts as COPY. Prints wall time and the target backend's CPU
- * seconds (from /proc), so the figures hold even on a busy machine.
+ * and N deletes by key applied as multi-row statements (VALUES lists, and the one-array-per-column form
+ * dts sends), as one row per statement (what a row-at-a-time applier does), and inserts as COPY. Prints
+ * wall time and the target backend's CPU seconds (from /proc), so the figures hold on a busy machine.
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -86,12 +86,33 @@ async function main() {
       });
       await client.query(`SET enable_hashjoin = off`);
       await client.query(`SET enable_mergejoin = off`);
-      await time('same, hash and merge joins off (what dts runs)', async () => {
+      await time('same, hash and merge joins off', async () => {
         for (let i = 0; i < N; i += PER) {
           const rows = keys.slice(i, i + PER).map((k) => [k, String(i + 1)]);
           await client.query(
             updateValues('public', 'accounts', key, [{ name: 'abalance', type: 'integer' }], rows),
           );
+        }
+      });
+      // What the workload's updates carry: every non-key column (pgoutput sends the whole new row).
+      const all = [
+        { name: 'bid', type: 'integer' },
+        { name: 'abalance', type: 'integer' },
+        { name: 'filler', type: 'character(84)' },
+      ];
+      const filler = ' '.repeat(84);
+      await time('same, every column set (bid, abalance, filler), VALUES', async () => {
+        for (let i = 0; i < N; i += PER) {
+          const rows = keys.slice(i, i + PER).map((k) => [k, '1', String(i + 2), filler]);
+          await client.query(updateValues('public', 'accounts', key, all, rows));
+        }
+      });
+      const arrayKey = key.map((k) => ({ ...k, arrayType: `${k.type}[]` }));
+      const arrayAll = all.map((c) => ({ ...c, arrayType: `${c.type}[]` }));
+      await time('same, one array per column, unnested (what dts runs)', async () => {
+        for (let i = 0; i < N; i += PER) {
+          const rows = keys.slice(i, i + PER).map((k) => [k, '1', String(i + 3), filler]);
+          await client.query(updateValues('public', 'accounts', arrayKey, arrayAll, rows));
         }
       });
       await client.query(`RESET enable_hashjoin`);
@@ -148,10 +169,16 @@ async function main() {
       });
       await client.query(`SET enable_hashjoin = off`);
       await client.query(`SET enable_mergejoin = off`);
-      await time('same, hash and merge joins off (what dts runs)', async () => {
+      await time('same, hash and merge joins off', async () => {
         const rows = Array.from({ length: N }, () => [String(nextDel++)]);
         for (let i = 0; i < N; i += PER)
           await client.query(deleteValues('public', 'history', hkey, rows.slice(i, i + PER)));
+      });
+      const arrayHkey = hkey.map((k) => ({ ...k, arrayType: `${k.type}[]` }));
+      await time('same, keys as one array, unnested (what dts runs)', async () => {
+        const rows = Array.from({ length: N }, () => [String(nextDel++)]);
+        for (let i = 0; i < N; i += PER)
+          await client.query(deleteValues('public', 'history', arrayHkey, rows.slice(i, i + PER)));
       });
       await client.query(`RESET enable_hashjoin`);
       await client.query(`RESET enable_mergejoin`);
