@@ -22,17 +22,30 @@ export interface StreamOptions {
   readonly statusIntervalMs?: number;
   /** Pause reading the socket above this many buffered bytes (bounds memory whatever the source sends). */
   readonly highWaterBytes?: number;
-  /** When nothing is buffered, leave the socket unread this long before waiting for data (0: never). */
-  readonly gatherMs?: number;
+  /** Gather what arrives while the stream is empty (see nextGatherMs); off for tests that need it. */
+  readonly gather?: boolean;
 }
 
+/** Bounds of the gather pause, in ms (timers have a 1 ms grain), and the bytes that move it. */
+const GATHER_MAX_MS = 4;
+const GATHER_FULL_BYTES = 32 * 1024;
+const GATHER_FEW_BYTES = 8 * 1024;
+
 /**
- * How long an empty stream leaves its socket unread before it waits for data. Each wake-up of dts for a
- * few messages costs this process and the walsender (which does the waking) a context switch; in the
- * drain benchmark they were 40,000 in 9 s and a tenth of the walsender's CPU (bench/README.md). 5 ms
- * adds at most 5 ms to the lag, and the socket's buffer holds far more than the walsender sends meanwhile.
+ * The next gather pause. When nothing is buffered the stream leaves its socket unread for a moment before
+ * it waits, so what the walsender sends meanwhile is read at once instead of waking dts (and the
+ * walsender, which does the waking) for every few messages: 40,000 wake-ups in a 9 s drain before, and
+ * with them a tenth of the walsender's CPU (bench/README.md). The pause must stay short of filling the
+ * socket's receive window (about 64 kB on loopback), or the walsender blocks and the pause becomes a
+ * throttle (a fixed 20 ms cut the drain from 20,000 to 7,500 transactions a second). So the bytes that
+ * arrived since the stream was last empty set the next pause: halved (down to none) when they neared the
+ * window, doubled (up to GATHER_MAX_MS) when they were few. At most 4 ms are added to the lag.
  */
-const GATHER_MS = 5;
+export function nextGatherMs(ms: number, bytes: number): number {
+  if (bytes >= GATHER_FULL_BYTES) return ms <= 1 ? 0 : ms / 2;
+  if (bytes < GATHER_FEW_BYTES) return ms === 0 ? 1 : Math.min(GATHER_MAX_MS, ms * 2);
+  return ms;
+}
 
 interface Connected {
   readonly connection: {
@@ -72,7 +85,10 @@ export class ReplicationStream {
   private confirmed: Lsn;
   private timer: NodeJS.Timeout | undefined;
   private readonly high: number;
-  private readonly gatherMs: number;
+  /** The current gather pause (nextGatherMs), and the bytes received since the stream was last empty. */
+  private gatherMs: number;
+  private gathered = 0;
+  private readonly gather: boolean;
   /** One per session: pgoutput sends each Relation again on a new connection. */
   private readonly decoder = new PgoutputDecoder();
 
@@ -88,7 +104,8 @@ export class ReplicationStream {
     // GC copies it, and it is promoted; with 1 MB, garbage collection was a quarter of dts's CPU in a
     // backlog drain).
     this.high = opts.highWaterBytes ?? 256 * 1024;
-    this.gatherMs = opts.gatherMs ?? GATHER_MS;
+    this.gather = opts.gather ?? true;
+    this.gatherMs = this.gather ? 1 : 0;
   }
 
   /** Check the slot, set output settings and start streaming on a `replication=database` connection. */
@@ -171,6 +188,7 @@ export class ReplicationStream {
   }
 
   private push(item: StreamItem, bytes: number): void {
+    this.gathered += bytes;
     this.queue.push(item);
     this.sizes.push(bytes);
     this.queuedBytes += bytes;
@@ -219,11 +237,13 @@ export class ReplicationStream {
     const item = this.poll();
     if (item) return item;
     if (signal?.aborted || this.ended) return undefined;
+    if (this.gather) {
+      this.gatherMs = nextGatherMs(this.gatherMs, this.gathered);
+      this.gathered = 0;
+    }
     if (this.gatherMs > 0 && !this.paused) {
-      // Gather: what the walsender sends in the next few milliseconds waits in the kernel's socket
-      // buffer and is read at once, instead of waking this process (and the walsender, which does the
-      // waking) for every few messages. Reading is off meanwhile: a timer, an abort, interrupt() or a
-      // failure ends the pause.
+      // Gather (nextGatherMs): what the walsender sends meanwhile waits in the kernel's socket buffer.
+      // Reading is off: a timer, an abort, interrupt() or a failure ends the pause.
       const ms = Math.min(this.gatherMs, timeoutMs ?? this.gatherMs);
       this.wire.stream.pause();
       const woken = await this.sleep(ms, signal);

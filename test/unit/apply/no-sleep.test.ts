@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { nextGatherMs } from '../../../src/replication/stream.js';
 
 const read = (p: string) => readFileSync(new URL(`../../../src/${p}`, import.meta.url), 'utf8');
 
@@ -30,6 +31,19 @@ describe('the apply loop never sleeps', () => {
     expect(next).toMatch(/if \(item\) return item;[\s\S]*this\.wire\.stream\.pause\(\);/);
     expect(next).toContain('Math.min(this.gatherMs, timeoutMs ?? this.gatherMs)');
     expect(next).toContain('this.wake = () => done(true);');
-    expect(stream).toMatch(/const GATHER_MS = 5;/);
+    expect(next).toContain('this.gatherMs = nextGatherMs(this.gatherMs, this.gathered);');
+  });
+
+  it('shortens the gather pause when what arrived during one nears the socket window, so it never throttles', () => {
+    // A backlog: every pause ends with a window's worth waiting, so the pause shrinks to none.
+    let ms = 4;
+    const seen: number[] = [];
+    for (let i = 0; i < 4; i++) seen.push((ms = nextGatherMs(ms, 64 * 1024)));
+    expect(seen).toEqual([2, 1, 0, 0]);
+    // A trickle (a few messages per wake-up): it grows back, to 4 ms at most.
+    for (let i = 0; i < 5; i++) seen.push((ms = nextGatherMs(ms, 300)));
+    expect(seen.slice(4)).toEqual([1, 2, 4, 4, 4]);
+    // In between, it stays.
+    expect(nextGatherMs(2, 16 * 1024)).toBe(2);
   });
 });
