@@ -22,8 +22,6 @@ export interface StreamOptions {
   readonly statusIntervalMs?: number;
   /** Pause reading the socket above this many buffered bytes (bounds memory whatever the source sends). */
   readonly highWaterBytes?: number;
-  /** Gather what arrives while the stream is empty (see nextGatherMs); off for tests that need it. */
-  readonly gather?: boolean;
 }
 
 /** Bounds of the gather pause, in ms (timers have a 1 ms grain), and the bytes that move it. */
@@ -34,7 +32,7 @@ const GATHER_FEW_BYTES = 8 * 1024;
 /**
  * The next gather pause. When nothing is buffered the stream leaves its socket unread for a moment before
  * it waits, so what the walsender sends meanwhile is read at once instead of waking dts (and the
- * walsender, which does the waking) for every few messages: 40,000 wake-ups in a 9 s drain before, and
+ * walsender, which does the waking) for every few messages: over 30,000 wake-ups in a 9 s drain before, and
  * with them a tenth of the walsender's CPU (bench/README.md). The pause must stay short of filling the
  * socket's receive window (about 64 kB on loopback), or the walsender blocks and the pause becomes a
  * throttle (a fixed 20 ms cut the drain from 20,000 to 7,500 transactions a second). So the bytes that
@@ -86,9 +84,8 @@ export class ReplicationStream {
   private timer: NodeJS.Timeout | undefined;
   private readonly high: number;
   /** The current gather pause (nextGatherMs), and the bytes received since the stream was last empty. */
-  private gatherMs: number;
+  private gatherMs = 1;
   private gathered = 0;
-  private readonly gather: boolean;
   /** One per session: pgoutput sends each Relation again on a new connection. */
   private readonly decoder = new PgoutputDecoder();
 
@@ -104,8 +101,6 @@ export class ReplicationStream {
     // GC copies it, and it is promoted; with 1 MB, garbage collection was a quarter of dts's CPU in a
     // backlog drain).
     this.high = opts.highWaterBytes ?? 256 * 1024;
-    this.gather = opts.gather ?? true;
-    this.gatherMs = this.gather ? 1 : 0;
   }
 
   /** Check the slot, set output settings and start streaming on a `replication=database` connection. */
@@ -237,10 +232,8 @@ export class ReplicationStream {
     const item = this.poll();
     if (item) return item;
     if (signal?.aborted || this.ended) return undefined;
-    if (this.gather) {
-      this.gatherMs = nextGatherMs(this.gatherMs, this.gathered);
-      this.gathered = 0;
-    }
+    this.gatherMs = nextGatherMs(this.gatherMs, this.gathered);
+    this.gathered = 0;
     if (this.gatherMs > 0 && !this.paused) {
       // Gather (nextGatherMs): what the walsender sends meanwhile waits in the kernel's socket buffer.
       // Reading is off: a timer, an abort, interrupt() or a failure ends the pause.
