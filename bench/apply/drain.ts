@@ -225,6 +225,28 @@ async function serverPids(source: TestServer, target: TestServer) {
   return { walsenders: ws.rows.map((r) => r.pid), target: tb.rows.map((r) => r.pid) };
 }
 
+/** Updates of `accounts` on the target so far, and how many of them were HOT (no index entry written). */
+async function targetUpdates(target: TestServer): Promise<{ upd: number; hot: number }> {
+  // Backends report their statistics at most once a second.
+  await new Promise((r) => setTimeout(r, 1500));
+  const { rows } = await target.query<{ upd: string; hot: string }>(
+    `SELECT n_tup_upd::text AS upd, n_tup_hot_upd::text AS hot FROM pg_stat_user_tables WHERE relname = 'accounts'`,
+    [],
+    DB,
+  );
+  return { upd: Number(rows[0]?.upd ?? 0), hot: Number(rows[0]?.hot ?? 0) };
+}
+
+/**
+ * The target's table state differs between the consumers (native runs second, on tables dts's drain has
+ * already churned), and a HOT update costs the target less than one that writes index entries.
+ */
+function hotLine(before: { upd: number; hot: number }, after: { upd: number; hot: number }): string {
+  const upd = after.upd - before.upd;
+  const hot = after.hot - before.hot;
+  return `  accounts on the target: ${num(upd)} updates, ${upd ? ((hot / upd) * 100).toFixed(0) : '0'}% of them HOT`;
+}
+
 /** Who was busy during a drain: CPU seconds of the consumer, the walsender and the target backends. */
 async function cpuReport(
   source: TestServer,
@@ -417,6 +439,7 @@ target:
     line();
     line('dts: workload while the runner is stopped, then `dts run` until the marker is applied');
     const w = await workload(s, dir, 2);
+    const dtsUpdates = await targetUpdates(t);
     let t0 = performance.now();
     runner = startDts(file);
     await until('dts drain', markerOn(t, 2), 600_000, 20, runner);
@@ -427,6 +450,7 @@ target:
     results.push(dts);
     report(dts);
     line(dtsCpu);
+    line(hotLine(dtsUpdates, await targetUpdates(t)));
     const [ds, dt] = await Promise.all([digest(s), digest(t)]);
     line(`  target ${ds === dt ? 'equals' : 'DIFFERS FROM'} the source (count and md5 of every table)`);
     if (ds !== dt) return 1;
@@ -482,6 +506,7 @@ target:
         DB,
       );
       const nw = await workload(s, dir, 4);
+      const nativeUpdates = await targetUpdates(t);
       t0 = performance.now();
       await t.query(`ALTER SUBSCRIPTION native_sub ENABLE`, [], DB);
       await until('native drain', markerOn(t, 4), 600_000);
@@ -489,6 +514,7 @@ target:
       const nativeCpu = await cpuReport(s, t, native.ms, undefined);
       report(native);
       line(nativeCpu);
+      line(hotLine(nativeUpdates, await targetUpdates(t)));
       results.push(native);
       const [ns, nt] = await Promise.all([digest(s), digest(t)]);
       line(`  target ${ns === nt ? 'equals' : 'DIFFERS FROM'} the source (count and md5 of every table)`);
