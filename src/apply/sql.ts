@@ -341,8 +341,8 @@ const ARRAY_ESCAPE = /["\\]/g;
 /**
  * The rows of a multi-row UPDATE or DELETE as a relation `d(k0, ..., s0, ...)`: one array per column,
  * unnested, when every column can travel in an array; otherwise a VALUES list. The target parses one
- * literal per column instead of one per value, and plans no list of rows: 9 µs of its CPU per updated
- * row against 15 to 18 µs (bench/apply/statements.ts).
+ * literal per column instead of one per value, and plans no list of rows: about 10 µs of its CPU per
+ * updated row against 15 to 18 µs (bench/apply/statements.ts).
  */
 function rowsRelation(
   names: readonly string[],

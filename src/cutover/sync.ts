@@ -137,7 +137,7 @@ export async function syncUntilCutover(
       return (await readTaskState(db, task.name))?.phase === 'cutover' && !!request;
     });
     // From here until the cutover only dts may write the target: writes by others are recorded. The
-    // watch is in place before status can say syncing.
+    // watch is in place before the sync figures appear (the copy has recorded phase syncing already).
     if (!drainedEarlier) await watchTask(task, loads, db, prompt(deps));
     await sqlStep('recording phase syncing in _dts.tasks', async () => {
       if (!drainedEarlier) await recordTaskPhase(db, task.name, 'syncing');

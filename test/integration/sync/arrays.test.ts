@@ -41,7 +41,8 @@ beforeAll(async () => {
       `CREATE DOMAIN int_list AS integer[];
        CREATE DOMAIN pair_d AS pair;
        CREATE TABLE "Odd ""Names""" ("Key Col" bigint PRIMARY KEY, il int_list, grid integer[], bx box, v text,
-                                     pd pair_d)`,
+                                     pd pair_d, ts timestamp(3) with time zone,
+                                     iv interval day to second(3), nm numeric(5,2))`,
     ].join('\n'),
   );
   await db.query(matrixInsert('custom', CASES, IDS));
@@ -82,16 +83,30 @@ describe('batched updates and deletes from arrays (17)', () => {
       ['bx', undefined],
       ['v', 'text[]'],
       ['pd', undefined],
+      // Type modifiers stay in the array type (format_type's spelling takes `[]` on 14 to 18).
+      ['ts', 'timestamp(3) with time zone[]'],
+      ['iv', 'interval day to second(3)[]'],
+      ['nm', 'numeric(5,2)[]'],
     ]);
-    // A key and a text column: arrays. With the box, the statement stays on VALUES.
+    // A key, text and the modified types: arrays. With the box, the statement stays on VALUES.
     const key = [map.match[0]!];
-    const v: SetColumn = { name: 'v', type: map.match[4]!.type, arrayType: map.match[4]!.arrayType! };
+    const set = (i: number): SetColumn => map.match[i]!;
+    const v = set(4);
     await db.query(
-      `INSERT INTO "Odd ""Names""" VALUES (1, '{1,2}', '{{1,2},{3,4}}', '(1,1),(0,0)', 'a', NULL)`,
+      `INSERT INTO "Odd ""Names""" VALUES (1, '{1,2}', '{{1,2},{3,4}}', '(1,1),(0,0)', 'a', NULL, NULL, NULL, NULL)`,
     );
-    const viaArrays = updateValues('public', 'Odd "Names"', key, [v], [['1', `b "c" \\ 'd'`]]);
+    const viaArrays = updateValues(
+      'public',
+      'Odd "Names"',
+      key,
+      [v, set(6), set(7), set(8)],
+      [['1', `b "c" \\ 'd'`, '2026-12-04 10:11:12.123+00', '1 day 02:03:04.567', '-999.99']],
+    );
     expect(viaArrays).toContain('FROM unnest(');
     expect((await db.query(viaArrays)).rowCount).toBe(1);
+    expect((await db.query(`SELECT v, ts::text, iv::text, nm::text FROM "Odd ""Names"""`)).rows).toEqual([
+      { v: `b "c" \\ 'd'`, ts: '2026-12-04 10:11:12.123+00', iv: '1 day 02:03:04.567', nm: '-999.99' },
+    ]);
     const bx: SetColumn = { name: 'bx', type: map.match[3]!.type };
     const viaValues = updateValues('public', 'Odd "Names"', key, [v, bx], [['1', 'e', '(2,2),(1,1)']]);
     expect(viaValues).toContain('FROM (VALUES');
