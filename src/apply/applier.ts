@@ -49,8 +49,8 @@ type Row = Record<string, any>;
  * Writes Changes into one target database. It holds at most one open target transaction (a "batch") that
  * may span many source transactions or part of a large one; `commit()` ends it with the checkpoint row
  * written inside it. Changes are queued in a Batch (batch.ts: which reorderings are safe and why), which
- * turns them into multi-row INSERT, UPDATE ... FROM (VALUES ...) and DELETE ... USING (VALUES ...)
- * statements; these go to the target many at a time in one simple-query round trip. Nothing here decides
+ * turns them into multi-row INSERT (or COPY), UPDATE ... FROM and DELETE ... USING statements (their
+ * rows as one array per column, or as a VALUES list); these go to the target many at a time in one simple-query round trip. Nothing here decides
  * *when* to commit: the sync loop does, at source-transaction boundaries only.
  */
 export class Applier {

@@ -188,13 +188,8 @@ export class Batch {
     else if (columns.length > 31) signature = set.join(',');
     let group = s.updates.get(signature);
     if (!group) {
-      group = {
-        set: set.map((i) => {
-          const { type, arrayType } = map.match[i]!;
-          return { name: columns[i]!.name, type, ...(arrayType ? { arrayType } : {}) };
-        }),
-        rows: [],
-      };
+      // A match column is named after its source column and carries the target type: what SET needs.
+      group = { set: set.map((i) => map.match[i]!), rows: [] };
       s.updates.set(signature, group);
     }
     const row = new Array<string | null>(key.length + set.length);

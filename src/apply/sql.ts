@@ -27,7 +27,7 @@ export const SESSION_SETTINGS = [
   `SET standard_conforming_strings = on`,
   // Not a write by someone else (state/target-writes.ts), also where the replica role was refused.
   `SET dts.applying = 'on'`,
-  // Multi-row UPDATE ... FROM (VALUES) and DELETE ... USING (VALUES) find each row by its key's index
+  // Multi-row UPDATE ... FROM and DELETE ... USING (arrays or VALUES) find each row by its key's index
   // (TableMap.keyIndexed); statements of a table without one turn these on around them (JOINS_ON).
   ...JOINS_OFF,
 ] as const;
@@ -283,12 +283,7 @@ export function copyRow(values: readonly (string | null)[]): string {
 }
 
 /** A column assigned by a batched UPDATE, with the target type its values are read as. */
-export interface SetColumn {
-  readonly name: string;
-  readonly type: string;
-  /** As in MatchColumn. */
-  readonly arrayType?: string;
-}
+export type SetColumn = Pick<MatchColumn, 'name' | 'type' | 'arrayType'>;
 
 /**
  * A VALUES list whose first row casts each literal to its column's type: the other rows' untyped literals

@@ -55,7 +55,7 @@ export interface TableMap {
   /**
    * A unique index of the target covers only key columns, none of them compared as text: each row of a
    * multi-row UPDATE or DELETE is then found by an index lookup. The apply session turns hash and merge
-   * joins off for that (the planner otherwise hashes the VALUES list and scans the whole table for each
+   * joins off for that (the planner otherwise hashes the list of rows and scans the whole table for each
    * statement, twice the target's CPU per row); for a table without such an index they are on again
    * around its statements.
    */
@@ -126,7 +126,7 @@ export function mapRelation(relation: Relation, target: TargetTable | undefined)
       nullSafe: full,
       asText,
       type: t?.typeDisplay ?? 'text',
-      ...(t?.arrayable ? { arrayType: `${t.typeDisplay}[]` } : {}),
+      arrayType: t?.arrayable ? `${t.typeDisplay}[]` : undefined,
     });
   }
   const sent = new Set(relation.columns.map((c) => c.name));
