@@ -29,14 +29,17 @@ export class PgoutputDecoder {
   private readonly types = new Map<number, string>();
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
+  /** Where the message being decoded ends in `buf` (which may hold more messages after it). */
+  private end = 0;
 
   /**
    * One Change, or undefined for messages dts has no use for (Type, Origin, logical messages). The
-   * payload starts at `start` (the stream passes the whole XLogData message, so nothing is sliced).
+   * payload is `payload[start, end)`: the stream passes the socket's chunk as read, so nothing is sliced.
    */
-  decode(payload: Buffer, start = 0): Change | undefined {
+  decode(payload: Buffer, start = 0, end = payload.length): Change | undefined {
     this.buf = payload;
     this.pos = start + 1;
+    this.end = end;
     switch (payload[start]) {
       case 0x42: {
         // B: final LSN, commit time, xid
@@ -160,12 +163,12 @@ export class PgoutputDecoder {
     const buf = this.buf;
     const out = new Array<Value>(n);
     for (let i = 0; i < n; i++) {
-      const kind = buf[this.pos++];
+      const kind = this.byte();
       if (kind === 0x74) {
         // t: length, text
         const len = this.int32();
         const end = this.pos + len;
-        if (end > buf.length) throw new Error('pgoutput: message ends inside a value');
+        if (end > this.end) throw new Error('pgoutput: message ends inside a value');
         out[i] = keyOnly && !columns[i]!.key ? UNCHANGED : buf.toString('utf8', this.pos, end);
         this.pos = end;
       } else if (kind === 0x6e) out[i] = keyOnly && !columns[i]!.key ? UNCHANGED : null;
@@ -176,7 +179,7 @@ export class PgoutputDecoder {
   }
 
   private byte(): number {
-    if (this.pos >= this.buf.length) throw new Error('pgoutput: message ends early');
+    if (this.pos >= this.end) throw new Error('pgoutput: message ends early');
     return this.buf[this.pos++]!;
   }
 
@@ -189,19 +192,27 @@ export class PgoutputDecoder {
     return new Error(`pgoutput: unexpected submessage 0x${b.toString(16)}`);
   }
 
+  /** The message's own end bounds every read: the buffer may go on with the next message. */
+  private need(bytes: number): void {
+    if (this.pos + bytes > this.end) throw new Error('pgoutput: message ends early');
+  }
+
   private int16(): number {
+    this.need(2);
     const v = this.buf.readInt16BE(this.pos);
     this.pos += 2;
     return v;
   }
 
   private int32(): number {
+    this.need(4);
     const v = this.buf.readInt32BE(this.pos);
     this.pos += 4;
     return v;
   }
 
   private int64(): bigint {
+    this.need(8);
     const v = this.buf.readBigInt64BE(this.pos);
     this.pos += 8;
     return v;
@@ -209,13 +220,14 @@ export class PgoutputDecoder {
 
   private string(): string {
     const end = this.buf.indexOf(0, this.pos);
-    if (end < 0) throw new Error('pgoutput: message ends inside a name');
+    if (end < 0 || end >= this.end) throw new Error('pgoutput: message ends inside a name');
     const s = this.buf.toString('utf8', this.pos, end);
     this.pos = end + 1;
     return s;
   }
 
   private lsn(what: string): Lsn {
+    this.need(8);
     const v = readLsn(this.buf, this.pos);
     this.pos += 8;
     if (v === 0n) throw new Error(`pgoutput: ${what} message without an LSN`);

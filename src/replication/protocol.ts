@@ -3,7 +3,7 @@ import { readLsn, type Lsn } from '../pg/lsn.js';
 /**
  * The streaming-replication CopyBoth framing (PostgreSQL docs, "Streaming Replication Protocol"):
  * what the walsender sends (XLogData 'w', primary keepalive 'k') and the standby status update 'r' dts
- * sends back. Pure functions over buffers, unit-tested without a server.
+ * sends back, and the backend messages around them. Functions over buffers, unit-tested without a server.
  */
 
 /** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01). */
@@ -51,4 +51,56 @@ export function standbyStatus(lsn: Lsn, now: Date, replyRequested = false): Buff
   buf.writeBigInt64BE((BigInt(now.getTime()) - PG_EPOCH_MS) * 1000n, 25);
   buf[33] = replyRequested ? 1 : 0;
   return buf;
+}
+
+/** The backend message type of CopyData ('d'), which carries every replication message. */
+export const COPY_DATA = 0x64;
+
+/** A backend message's type byte and where its body is: `buf[start, end)`. */
+export type OnMessage = (type: number, buf: Buffer, start: number, end: number) => void;
+
+/**
+ * Splits a connection's bytes into backend messages (a type byte, then a length that counts itself) and
+ * hands each over in place, without a copy; a message split over several reads is joined once, when its
+ * last byte has arrived (joining at every read would make a large message quadratic).
+ */
+export class MessageFramer {
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  /** What the first incomplete message needs in all: its header until that is in, then all of it. */
+  private need = 5;
+
+  constructor(private readonly onMessage: OnMessage) {}
+
+  push(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.partBytes > 0) {
+      this.parts.push(chunk);
+      this.partBytes += chunk.length;
+      if (this.partBytes < this.need) return;
+      buf = Buffer.concat(this.parts, this.partBytes);
+      this.parts = [];
+      this.partBytes = 0;
+    }
+    let pos = 0;
+    for (;;) {
+      if (buf.length - pos < 5) {
+        this.need = 5;
+        break;
+      }
+      const length = buf.readUInt32BE(pos + 1);
+      if (length < 4) throw new Error(`replication: a message of length ${length}`);
+      const end = pos + 1 + length;
+      if (end > buf.length) {
+        this.need = end - pos;
+        break;
+      }
+      this.onMessage(buf[pos]!, buf, pos + 5, end);
+      pos = end;
+    }
+    if (pos < buf.length) {
+      this.parts = [buf.subarray(pos)];
+      this.partBytes = buf.length - pos;
+    }
+  }
 }

@@ -4,7 +4,14 @@ import type { Connection } from '../pg/connect.js';
 import { formatLsn, maxLsn, parseLsn, ZERO_LSN, type Lsn } from '../pg/lsn.js';
 import type { Change } from './change.js';
 import { PgoutputDecoder } from './decode.js';
-import { parseServerMessage, standbyStatus, XLOG_DATA, XLOG_DATA_HEADER } from './protocol.js';
+import {
+  COPY_DATA,
+  MessageFramer,
+  parseServerMessage,
+  standbyStatus,
+  XLOG_DATA,
+  XLOG_DATA_HEADER,
+} from './protocol.js';
 import * as sql from './sql.js';
 
 /**
@@ -47,7 +54,6 @@ export function nextGatherMs(ms: number, bytes: number): number {
 
 interface Connected {
   readonly connection: {
-    on(event: 'copyData', fn: (msg: { chunk: Buffer }) => void): void;
     sendCopyFromChunk(chunk: Buffer): void;
     stream: { pause(): void; resume(): void };
   };
@@ -141,27 +147,7 @@ export class ReplicationStream {
     const client = this.conn.client as pg.Client;
     return new Promise<void>((resolve, reject) => {
       let started = false;
-      this.wire.on('copyData', ({ chunk }) => {
-        if (chunk[0] === XLOG_DATA) {
-          // Decoded here, in arrival order, while the chunk is valid: node-postgres reuses its read buffer
-          // for the next messages, and a queued raw payload would have to be copied first. The Change holds
-          // only strings and numbers taken out of it.
-          let change: Change | undefined;
-          try {
-            change = this.decoder.decode(chunk, XLOG_DATA_HEADER);
-          } catch (e) {
-            this.fail(e);
-            this.wire.stream.pause();
-            return;
-          }
-          if (change) this.push(change, chunk.length);
-          return;
-        }
-        const msg = parseServerMessage(chunk);
-        if (msg?.type !== 'keepalive') return;
-        if (msg.replyRequested) this.send(false);
-        this.push({ kind: 'keepalive', walEnd: msg.walEnd }, 0);
-      });
+      this.takeSocket();
       (client as unknown as { connection: { once(e: string, fn: () => void): void } }).connection.once(
         'replicationStart',
         () => {
@@ -180,6 +166,51 @@ export class ReplicationStream {
       );
       client.on('end', () => this.fail(new Error('Connection terminated')));
     });
+  }
+
+  /**
+   * From START_REPLICATION on, the socket's bytes are framed here: each CopyData message is decoded in
+   * place, in the socket's chunk (node-postgres' parser made a message object and two events of each,
+   * about a tenth of dts's CPU in a backlog drain, bench/README.md), and every other message (the
+   * CopyBoth response, an error, the end of the stream) goes to node-postgres' own handler unchanged, in
+   * order. Taken while the connection is idle (the last query has returned): node-postgres' parser holds
+   * no partial message then.
+   */
+  private takeSocket(): void {
+    const socket = this.wire.stream as unknown as NodeJS.EventEmitter;
+    const theirs = socket.listeners('data') as ((chunk: Buffer) => void)[];
+    const framer = new MessageFramer((type, buf, start, end) => {
+      if (type === COPY_DATA) {
+        this.copyData(buf, start, end);
+        return;
+      }
+      const message = buf.subarray(start - 5, end);
+      for (const fn of theirs) fn(message);
+    });
+    socket.removeAllListeners('data');
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        framer.push(chunk);
+      } catch (e) {
+        this.fail(e);
+        this.wire.stream.pause();
+      }
+    });
+  }
+
+  /** One CopyData message, `buf[start, end)`: XLogData is decoded into the queue, keepalives answered. */
+  private copyData(buf: Buffer, start: number, end: number): void {
+    if (this.failure !== undefined) return;
+    if (buf[start] === XLOG_DATA) {
+      // Decoded now, while the chunk is at hand: the Change holds only strings and numbers taken out of it.
+      const change = this.decoder.decode(buf, start + XLOG_DATA_HEADER, end);
+      if (change) this.push(change, end - start);
+      return;
+    }
+    const msg = parseServerMessage(buf.subarray(start, end));
+    if (msg?.type !== 'keepalive') return;
+    if (msg.replyRequested) this.send(false);
+    this.push({ kind: 'keepalive', walEnd: msg.walEnd }, 0);
   }
 
   private push(item: StreamItem, bytes: number): void {

@@ -227,4 +227,17 @@ describe('PgoutputDecoder', () => {
       d.decode(new W().u8(0x49).i32(-5).u8(0x4e).i16(3).u8(0x74).i32(10).str('abc').done()),
     ).toThrow(/ends inside a value/);
   });
+
+  it("reads a message in place inside a larger buffer and stops at its end, not the buffer's", () => {
+    const d = new PgoutputDecoder();
+    d.decode(relation());
+    const insert = new W().u8(0x49).i32(-5).u8(0x4e).i16(3).text('1').u8(0x6e).text('x').done();
+    const next = new W().u8(0x49).i32(-5).u8(0x4e).i16(3).text('2').u8(0x6e).text('y').done();
+    const buf = Buffer.concat([Buffer.from('junk'), insert, next]);
+    expect(d.decode(buf, 4, 4 + insert.length)).toMatchObject({ kind: 'insert', values: ['1', null, 'x'] });
+    expect(d.decode(buf, 4 + insert.length, buf.length)).toMatchObject({ values: ['2', null, 'y'] });
+    // Cut one byte short: the next message's bytes are there, but they are not this message's.
+    expect(() => d.decode(buf, 4, 4 + insert.length - 1)).toThrow(/ends inside a value/);
+    expect(() => d.decode(buf, 4, 4 + 9)).toThrow(/ends early/);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseLsn } from '../../../src/pg/lsn.js';
-import { parseServerMessage, standbyStatus } from '../../../src/replication/protocol.js';
+import { MessageFramer, parseServerMessage, standbyStatus } from '../../../src/replication/protocol.js';
 
 describe('replication protocol framing', () => {
   it('reads XLogData and keepalive headers', () => {
@@ -33,5 +33,38 @@ describe('replication protocol framing', () => {
     for (const at of [1, 9, 17]) expect(buf.readBigUInt64BE(at)).toBe(parseLsn('2/FFFFFFFF'));
     expect(buf.readBigInt64BE(25)).toBe(BigInt(now.getTime() - Date.UTC(2000, 0, 1)) * 1000n);
     expect(buf[33]).toBe(1);
+  });
+
+  it('frames backend messages however the reads split them, in order and byte-exact', () => {
+    const message = (type: string, body: Buffer) => {
+      const head = Buffer.alloc(5);
+      head.write(type, 0);
+      head.writeUInt32BE(body.length + 4, 1);
+      return Buffer.concat([head, body]);
+    };
+    const bodies = [Buffer.from('w-first'), Buffer.alloc(0), Buffer.alloc(70_000, 7), Buffer.from('k')];
+    const wire = Buffer.concat(bodies.map((b, i) => message(i === 1 ? 'E' : 'd', b)));
+    const framed = (cuts: number[]) => {
+      const got: string[] = [];
+      const framer = new MessageFramer((type, buf, start, end) =>
+        got.push(`${String.fromCharCode(type)}:${buf.subarray(start, end).toString('hex')}`),
+      );
+      let at = 0;
+      for (const cut of [...cuts, wire.length]) {
+        framer.push(wire.subarray(at, cut));
+        at = cut;
+      }
+      return got;
+    };
+    const whole = framed([]);
+    expect(whole).toEqual(bodies.map((b, i) => `${i === 1 ? 'E' : 'd'}:${b.toString('hex')}`));
+    // Every split point, one at a time, and the wire a few bytes per read.
+    for (let cut = 1; cut < wire.length; cut += cut < 40 ? 1 : 997) expect(framed([cut])).toEqual(whole);
+    const small: number[] = [];
+    for (let cut = 3; cut < wire.length; cut += 3) small.push(cut);
+    expect(framed(small)).toEqual(whole);
+    expect(() => new MessageFramer(() => undefined).push(Buffer.from([0x64, 0, 0, 0, 3]))).toThrow(
+      'replication: a message of length 3',
+    );
   });
 });
